@@ -1,0 +1,1 @@
+"""swr-sync shared library: names, models, auth, SWR client, logging, runtime adapters, configuration."""

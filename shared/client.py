@@ -1,0 +1,208 @@
+"""The SWR API client on stdlib urllib: the calls swr-sync needs, typed, retried, deadline-bounded."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+from urllib.parse import urlencode, urlsplit
+
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from shared.auth import Auth
+from shared.errors import TransportError
+from shared.http import (
+    CallStats,
+    Deadline,
+    HttpRequest,
+    HttpResponse,
+    RetryPolicy,
+    Transport,
+    UrllibTransport,
+    call_with_retries,
+)
+from shared.models import (
+    ContentRange,
+    Namespace,
+    Region,
+    Repository,
+    SyncImagesRequest,
+    SyncJob,
+    SyncRepo,
+    SyncRepoRequest,
+    Tag,
+)
+from shared.names import repo_path, validate_namespace
+
+M = TypeVar("M", bound=BaseModel)
+USER_AGENT = "swr-sync/0.1"
+
+
+@dataclass
+class Page:
+    """One page of a paged list, with SWR's Content-Range (None if the server sent none or garbage)."""
+
+    items: list[Any]
+    content_range: ContentRange | None
+    offset: int
+    limit: int
+
+    @property
+    def has_more(self) -> bool:
+        if self.content_range is not None:
+            return self.content_range.has_more
+        return len(self.items) >= self.limit > 0
+
+
+@dataclass
+class SwrClient:
+    endpoint: str
+    auth: Auth
+    transport: Transport = field(default_factory=UrllibTransport)
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
+    deadline: Deadline = field(default_factory=lambda: Deadline(None))
+    stats: CallStats = field(default_factory=CallStats)
+    on_retry: Callable[[int, float, BaseException], None] | None = None
+
+    def __post_init__(self) -> None:
+        parts = urlsplit(self.endpoint)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("SWR endpoint must be an http(s) URL")
+        self.endpoint = f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
+        self._host = parts.netloc
+        self._prefix = parts.path.rstrip("/")
+
+    # -- plumbing -------------------------------------------------------------------------------------------
+
+    def _call(self, method: str, path: str, query: dict[str, str] | None = None, body: Any = None) -> HttpResponse:
+        raw = b"" if body is None else json.dumps(body, separators=(",", ":")).encode()
+        full_path = self._prefix + path
+        qs = urlencode(sorted((query or {}).items()), safe="~", quote_via=_quote) if query else ""
+
+        def build() -> HttpRequest:
+            req = HttpRequest(
+                method,
+                f"{self.endpoint}{path}{'?' + qs if qs else ''}",
+                full_path,
+                dict(query or {}),
+                # urllib would add a form Content-Type to POSTs; SWR requires JSON on every call.
+                {"Host": self._host, "Content-Type": "application/json", "User-Agent": USER_AGENT},
+                raw,
+            )
+            self.auth.apply(req, self.deadline)
+            return req
+
+        return call_with_retries(
+            self.transport, build, self.policy, self.deadline, self.auth.refresh, self.stats, self.on_retry
+        )
+
+    @staticmethod
+    def _json(resp: HttpResponse, method: str, path: str) -> Any:
+        if not resp.body.strip():
+            return None
+        try:
+            return json.loads(resp.body)
+        except ValueError as err:
+            raise TransportError("response body is not JSON", method, path) from err
+
+    def _list(self, model: type[M], resp: HttpResponse, method: str, path: str) -> list[M]:
+        data = self._json(resp, method, path)
+        if data is None:
+            return []
+        try:
+            return TypeAdapter(list[model]).validate_python(data)  # type: ignore[valid-type]
+        except ValidationError as err:
+            raise TransportError(f"unexpected response shape: {err.error_count()} error(s)", method, path) from err
+
+    # -- manual sync ----------------------------------------------------------------------------------------
+
+    def sync_images(self, namespace: str, repository: str, request: SyncImagesRequest) -> list[str]:
+        """Trigger a manual sync; returns the tags SWR reports as failed (``[]`` = all accepted)."""
+        path = repo_path(namespace, repository, "sync_images")
+        resp = self._call("POST", path, body=request.wire())
+        data = self._json(resp, "POST", path)
+        if isinstance(data, list):
+            return [str(t) for t in data]
+        return []
+
+    # -- sync jobs ------------------------------------------------------------------------------------------
+
+    def list_sync_jobs(
+        self, namespace: str, repository: str, limit: int = 100, offset: int = 0, order: str = "desc"
+    ) -> Page:
+        if order not in ("asc", "desc"):
+            raise ValueError("order must be asc or desc")
+        path = repo_path(namespace, repository, "sync_job")
+        resp = self._call("GET", path, {"filter": f"limit::{limit}|offset::{offset}|order::{order}"})
+        jobs = self._list(SyncJob, resp, "GET", path)
+        return Page(jobs, ContentRange.parse(resp.header("content-range")), offset, limit)
+
+    def iter_sync_jobs(
+        self, namespace: str, repository: str, page_size: int = 100, order: str = "desc", max_pages: int = 10_000
+    ) -> Iterator[SyncJob]:
+        """Jobs page by page, driven by Content-Range; break out of the loop to stop early."""
+        offset = 0
+        for _ in range(max_pages):
+            page = self.list_sync_jobs(namespace, repository, page_size, offset, order)
+            yield from page.items
+            if not page.has_more or not page.items:
+                return
+            offset += len(page.items)
+
+    # -- auto-sync policies ---------------------------------------------------------------------------------
+
+    def list_sync_repos(self, namespace: str, repository: str) -> list[SyncRepo]:
+        path = repo_path(namespace, repository, "sync_repo")
+        return self._list(SyncRepo, self._call("GET", path), "GET", path)
+
+    def create_sync_repo(self, namespace: str, repository: str, request: SyncRepoRequest) -> None:
+        self._call("POST", repo_path(namespace, repository, "sync_repo"), body=request.model_dump(by_alias=True))
+
+    def delete_sync_repo(self, namespace: str, repository: str, remote_region_id: str, remote_namespace: str) -> None:
+        body = {"remoteRegionId": remote_region_id, "remoteNamespace": validate_namespace(remote_namespace)}
+        self._call("DELETE", repo_path(namespace, repository, "sync_repo"), body=body)
+
+    # -- discovery ------------------------------------------------------------------------------------------
+
+    def list_repos(self, namespace: str, limit: int = 100, offset: int = 0) -> Page:
+        path = "/v2/manage/repos"
+        query = {"namespace": validate_namespace(namespace), "limit": str(limit), "offset": str(offset)}
+        resp = self._call("GET", path, query)
+        repos = self._list(Repository, resp, "GET", path)
+        # The namespace filter is a fuzzy match on SWR: keep exact matches only.
+        exact = [r for r in repos if not r.namespace or r.namespace == namespace]
+        return Page(exact, ContentRange.parse(resp.header("content-range")), offset, limit)
+
+    def iter_repos(self, namespace: str, page_size: int = 100, max_pages: int = 10_000) -> Iterator[Repository]:
+        offset = 0
+        for _ in range(max_pages):
+            page = self.list_repos(namespace, page_size, offset)
+            yield from page.items
+            if not page.has_more:
+                return
+            offset += page_size  # SWR wants offset to be a multiple of limit
+
+    def list_namespaces(self) -> list[Namespace]:
+        path = "/v2/manage/namespaces"
+        data = self._json(self._call("GET", path), "GET", path)
+        items = data.get("namespaces", []) if isinstance(data, dict) else data or []
+        try:
+            return TypeAdapter(list[Namespace]).validate_python(items)
+        except ValidationError as err:
+            raise TransportError("unexpected namespaces shape", "GET", path) from err
+
+    def list_tags(self, namespace: str, repository: str) -> list[Tag]:
+        path = repo_path(namespace, repository, "tags")
+        return self._list(Tag, self._call("GET", path), "GET", path)
+
+    def list_regions(self) -> list[Region]:
+        path = "/v2/manage/regions"
+        return self._list(Region, self._call("GET", path), "GET", path)
+
+
+def _quote(value: str, safe: str = "", encoding: str | None = None, errors: str | None = None) -> str:
+    from urllib.parse import quote
+
+    # Same encoding as the signer's canonical query, so the wire query equals the signed one.
+    return quote(value, safe="~")

@@ -1,0 +1,218 @@
+"""Stdlib-urllib HTTP with deadlines and retries (exponential backoff, full jitter).
+
+Retried: connection errors and timeouts, 429 (Retry-After honoured), 5xx, and 409 ``SVCSTG.SWR.4090023``
+("system resource busy"). Never retried: any other 4xx. Every wait and every attempt's socket timeout is
+bounded by the :class:`Deadline`, which comes from the function's remaining time.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import http.client
+import random
+import socket
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from shared.errors import ApiError, AuthError, DeadlineExceeded, NotFound, TransportError
+from shared.models import parse_error_body
+
+BUSY_CODE = "SVCSTG.SWR.4090023"
+MAX_RESPONSE_BYTES = 16 * 1024 * 1024
+
+
+class Deadline:
+    """Wall-clock budget of one invocation. ``remaining()`` is in seconds; never negative."""
+
+    def __init__(self, seconds: float | None, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._end = None if seconds is None else clock() + max(0.0, seconds)
+
+    @classmethod
+    def from_remaining_ms(cls, remaining_ms: float | None, margin_ms: float = 500) -> Deadline:
+        """The function's remaining time minus a margin kept for answering."""
+        if remaining_ms is None:
+            return cls(None)
+        return cls(max(0.0, (remaining_ms - margin_ms) / 1000.0))
+
+    def remaining(self) -> float:
+        if self._end is None:
+            return float("inf")
+        return max(0.0, self._end - self._clock())
+
+    @property
+    def expired(self) -> bool:
+        return self.remaining() <= 0.0
+
+
+@dataclass
+class HttpRequest:
+    method: str
+    url: str
+    path: str  # the raw, already-encoded path (what is signed)
+    query: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+
+
+@dataclass
+class HttpResponse:
+    status: int
+    headers: dict[str, str]  # keys lower-cased
+    body: bytes
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
+
+class Transport(Protocol):
+    def send(self, request: HttpRequest, timeout: float) -> HttpResponse: ...
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    # A redirect would resend credentials to another host: never follow.
+    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
+        return None
+
+
+class UrllibTransport:
+    """One HTTP exchange with urllib; non-2xx answers are returned, not raised."""
+
+    def __init__(self) -> None:
+        self._opener = urllib.request.build_opener(_NoRedirect())
+
+    def send(self, request: HttpRequest, timeout: float) -> HttpResponse:
+        req = urllib.request.Request(
+            request.url,
+            data=request.body if request.method not in ("GET", "HEAD") or request.body else None,
+            headers=request.headers,
+            method=request.method,
+        )
+        try:
+            with self._opener.open(req, timeout=timeout) as resp:
+                return HttpResponse(resp.status, _lower(resp.headers.items()), resp.read(MAX_RESPONSE_BYTES))
+        except urllib.error.HTTPError as err:
+            body = err.read(MAX_RESPONSE_BYTES) if err.fp is not None else b""
+            return HttpResponse(err.code, _lower(err.headers.items() if err.headers else []), body)
+        except (TimeoutError, socket.timeout) as err:
+            raise TransportError(f"timed out after {timeout:.1f}s", request.method, request.path) from err
+        except urllib.error.URLError as err:
+            raise TransportError(f"connection failed: {err.reason}", request.method, request.path) from err
+        except (OSError, http.client.HTTPException) as err:
+            raise TransportError(f"connection failed: {type(err).__name__}", request.method, request.path) from err
+
+
+def _lower(items: object) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for k, v in items:  # type: ignore[attr-defined]
+        out[k.lower()] = v
+    return out
+
+
+@dataclass
+class RetryPolicy:
+    max_attempts: int = 4
+    base_delay: float = 0.2
+    max_delay: float = 5.0
+    timeout: float = 10.0  # per attempt
+    rng: random.Random = field(default_factory=random.Random)
+    sleep: Callable[[float], None] = time.sleep
+
+    def backoff(self, attempt: int) -> float:
+        """Full jitter: uniform(0, min(cap, base * 2**attempt))."""
+        return self.rng.uniform(0.0, min(self.max_delay, self.base_delay * (2**attempt)))
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        parsed = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, parsed.timestamp() - time.time())
+
+
+def error_from_response(method: str, path: str, resp: HttpResponse) -> ApiError:
+    info = parse_error_body(resp.body)
+    request_id = resp.header("x-request-id") or info.request_id
+    retryable = resp.status == 429 or resp.status >= 500 or (resp.status == 409 and info.code == BUSY_CODE)
+    cls: type[ApiError] = ApiError
+    if resp.status in (401, 403):
+        cls = AuthError
+    elif resp.status == 404:
+        cls = NotFound
+    message = info.message or (http.client.responses.get(resp.status, "") if resp.status else "")
+    return cls(resp.status, info.code, message, request_id or "", method, path, retryable)
+
+
+@dataclass
+class CallStats:
+    """Counts kept per client, for reports (monitor, export, benchmarks)."""
+
+    requests: int = 0
+    retries: int = 0
+    failures: int = 0
+
+
+def call_with_retries(
+    transport: Transport,
+    build: Callable[[], HttpRequest],
+    policy: RetryPolicy,
+    deadline: Deadline,
+    on_unauthorized: Callable[[], bool] | None = None,
+    stats: CallStats | None = None,
+    on_retry: Callable[[int, float, BaseException], None] | None = None,
+) -> HttpResponse:
+    """Send ``build()`` until a non-retryable answer, the attempt bound, or the deadline.
+
+    ``build`` is called per attempt so signatures and tokens are fresh. ``on_unauthorized`` gets one chance
+    to refresh credentials after a 401 (returns True if a retry may help).
+    """
+    stats = stats or CallStats()
+    refreshed = False
+    attempt = 0
+    while True:
+        remaining = deadline.remaining()
+        if remaining <= 0.05:
+            raise DeadlineExceeded("no time left for the request")
+        request = build()
+        stats.requests += 1
+        error: ApiError | TransportError
+        wait: float | None = None
+        try:
+            resp = transport.send(request, timeout=min(policy.timeout, remaining))
+        except TransportError as err:
+            error = err
+        else:
+            if resp.status < 400:
+                return resp
+            api_error = error_from_response(request.method, request.path, resp)
+            if resp.status == 401 and on_unauthorized is not None and not refreshed and on_unauthorized():
+                refreshed = True
+                continue
+            if not api_error.retryable:
+                stats.failures += 1
+                raise api_error
+            error = api_error
+            if resp.status == 429:
+                wait = retry_after_seconds(resp.header("retry-after"))
+        attempt += 1
+        if attempt >= policy.max_attempts:
+            stats.failures += 1
+            raise error
+        delay = policy.backoff(attempt - 1) if wait is None else min(wait, policy.max_delay * 6)
+        if delay >= deadline.remaining() - 0.05:
+            stats.failures += 1
+            raise error
+        stats.retries += 1
+        if on_retry is not None:
+            on_retry(attempt, delay, error)
+        policy.sleep(delay)

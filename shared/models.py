@@ -1,0 +1,242 @@
+"""Pydantic v2 models of what SWR sends and receives.
+
+Responses are tolerant (extra fields ignored, optional fields default) because live SWR may add fields;
+requests are strict (extra fields forbidden, names validated) because SWR rejects what it does not know.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from shared.names import validate_namespace
+
+
+class _Response(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class SyncStatus(str, Enum):
+    """The seven documented states of an image sync job."""
+
+    WAITING = "waiting"
+    RUNNING = "running"
+    SUCCESS = "success"
+    FAILED = "failed"
+    TIMEOUT = "timeout"
+    CANCEL = "cancel"
+    EXISTED = "existed"
+
+    @property
+    def is_final(self) -> bool:
+        return self not in (SyncStatus.WAITING, SyncStatus.RUNNING)
+
+    @property
+    def is_ok(self) -> bool:
+        return self in (SyncStatus.SUCCESS, SyncStatus.EXISTED)
+
+
+class SyncImagesRequest(_Request):
+    """Body of ``POST .../sync_images``."""
+
+    image_tag: list[str] = Field(alias="imageTag", min_length=1)
+    override: bool = False
+    remote_namespace: str = Field(alias="remoteNamespace")
+    remote_region_id: str = Field(alias="remoteRegionId", min_length=1, max_length=64)
+
+    @field_validator("image_tag")
+    @classmethod
+    def _tags(cls, tags: list[str]) -> list[str]:
+        for tag in tags:
+            if not TAG_RE.fullmatch(tag):
+                raise ValueError(f"invalid tag {tag[:130]!r}: must match {TAG_RE.pattern}")
+        return tags
+
+    @field_validator("remote_namespace")
+    @classmethod
+    def _ns(cls, value: str) -> str:
+        return validate_namespace(value)
+
+    def wire(self) -> dict[str, object]:
+        return self.model_dump(by_alias=True)
+
+
+# OCI distribution-spec tag grammar.
+TAG_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,127}")
+
+
+class SyncRepoRequest(_Request):
+    """Body of ``POST/DELETE .../sync_repo`` (auto-sync policy)."""
+
+    remote_region_id: str = Field(alias="remoteRegionId", min_length=1, max_length=64)
+    remote_namespace: str = Field(alias="remoteNamespace")
+    sync_auto: bool = Field(default=False, alias="syncAuto")
+    override: bool = False
+
+    @field_validator("remote_namespace")
+    @classmethod
+    def _ns(cls, value: str) -> str:
+        return validate_namespace(value)
+
+
+class SyncJob(_Response):
+    id: int
+    namespace: str = ""
+    repo_name: str = Field(default="", alias="repoName")
+    tag: str = ""
+    remote_namespace: str = Field(default="", alias="remoteNamespace")
+    remote_region_id: str = Field(default="", alias="remoteRegionId")
+    override: bool = False
+    status: SyncStatus
+    created_at: datetime | None = Field(default=None, alias="createdAt")
+    updated_at: datetime | None = Field(default=None, alias="updatedAt")
+    domain_id: str = Field(default="", alias="domainID")
+    domain_name: str = Field(default="", alias="domainName")
+    sync_operator_id: str = Field(default="", alias="syncOperatorId")
+    sync_operator_name: str = Field(default="", alias="syncOperatorName")
+
+
+class SyncRepo(_Response):
+    id: int = 0
+    namespace: str = ""
+    repo_name: str = Field(default="", alias="repoName")
+    remote_namespace: str = Field(default="", alias="remoteNamespace")
+    remote_region_id: str = Field(default="", alias="remoteRegionId")
+    override: bool = False
+    sync_auto: bool = Field(default=False, alias="syncAuto")
+    created_at: datetime | None = Field(default=None, alias="createdAt")
+    updated_at: datetime | None = Field(default=None, alias="updatedAt")
+    domain_id: str = Field(default="", alias="domainID")
+    domain_name: str = Field(default="", alias="domainName")
+
+
+class Repository(_Response):
+    """An item of ``GET /v2/manage/repos``."""
+
+    name: str
+    namespace: str = ""
+    category: str = ""
+    description: str = ""
+    size: int = 0
+    is_public: bool = False
+    num_images: int = 0
+    num_download: int = 0
+    url: str = ""
+    path: str = ""
+    internal_path: str = ""
+    domain_name: str = ""
+    tags: list[str] | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    total_range: int | None = None
+
+
+class Namespace(_Response):
+    id: int = 0
+    name: str
+    creator_name: str = ""
+    auth: int = 0
+
+
+class Tag(_Response):
+    """An item of ``GET .../repos/{repository}/tags``."""
+
+    tag: str = Field(alias="Tag")
+    digest: str = ""
+    size: int = 0
+    created: datetime | None = None
+    updated: datetime | None = None
+
+
+class Region(_Response):
+    region_id: str = Field(alias="regionID")
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class ContentRange:
+    """``Content-Range: offset-count/total`` as SWR sends it on paged lists.
+
+    SWR's header is ``offset-count`` (not RFC 7233's ``first-last``): the documented meaning is
+    "start index - number of records on this page / total".
+    """
+
+    offset: int
+    count: int
+    total: int
+
+    @property
+    def next_offset(self) -> int:
+        return self.offset + self.count
+
+    @property
+    def has_more(self) -> bool:
+        return self.count > 0 and self.next_offset < self.total
+
+    @classmethod
+    def parse(cls, value: str | None) -> ContentRange | None:
+        """Parse the header; None for absent or malformed values (callers then fall back to page length)."""
+        if not value:
+            return None
+        match = _CONTENT_RANGE.fullmatch(value.strip())
+        if not match:
+            return None
+        offset, count, total = (int(g) for g in match.groups())
+        if count > total or offset > total:
+            return None
+        return cls(offset, count, total)
+
+    def header(self) -> str:
+        return f"{self.offset}-{self.count}/{self.total}"
+
+
+_CONTENT_RANGE = re.compile(r"(?:items\s+)?(\d{1,12})-(\d{1,12})/(\d{1,12})")
+
+
+class ErrorInfo(BaseModel):
+    """One error normalised from any of SWR's three error body shapes."""
+
+    code: str = ""
+    message: str = ""
+    request_id: str = ""
+
+
+def parse_error_body(body: bytes) -> ErrorInfo:
+    """Normalise an error body.
+
+    Shapes: SWR ``[{errorCode, errorMessage, detail}]`` (also seen as a single object), API gateway
+    ``{error_code, error_msg, request_id}``, IAM ``{error: {code, message, title}}``. Anything else gives
+    an ErrorInfo with the first 200 characters of the text as its message.
+    """
+    import json
+
+    text = body.decode("utf-8", "replace")
+    try:
+        data = json.loads(text) if text.strip() else None
+    except ValueError:
+        data = None
+    if isinstance(data, list) and data and isinstance(data[0], dict):
+        data = data[0]
+    if isinstance(data, dict):
+        if isinstance(data.get("error"), dict):
+            err = data["error"]
+            return ErrorInfo(
+                code=str(err.get("code", "")), message=str(err.get("message") or err.get("title") or "")
+            )
+        code = data.get("errorCode") or data.get("error_code") or data.get("code") or ""
+        message = (
+            data.get("errorMessage") or data.get("error_msg") or data.get("errorMsg") or data.get("message") or ""
+        )
+        detail = data.get("detail")
+        if detail and isinstance(detail, str):
+            message = f"{message}: {detail}" if message else detail
+        return ErrorInfo(code=str(code), message=str(message), request_id=str(data.get("request_id") or ""))
+    return ErrorInfo(message=text.strip()[:200])

@@ -1,0 +1,64 @@
+"""Secret hygiene: mask secrets by key name and by value, wherever they appear.
+
+Two complementary nets:
+- by key: any mapping key that names a credential (token, password, secret, AK/SK, auth headers) is masked;
+- by value: every secret the process loads is registered here, and any string containing it is scrubbed,
+  so a secret echoed back inside a server error message (APIG echoes canonical requests) is masked too.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+MASK = "***"
+_MIN_SECRET_LEN = 4  # shorter values would mask ordinary words
+
+_SECRET_KEY = re.compile(
+    r"(^|[-_ ])(pass(word)?|passwd|secret|token|sk|ak|access[-_]?key|secret[-_]?key|authorization|"
+    r"x-auth-token|x-subject-token|x-security-token|credential|api[-_]?key|cookie|signature)s?($|[-_ ])",
+    re.IGNORECASE,
+)
+_AUTH_HEADER_VALUE = re.compile(r"(SDK-HMAC-SHA256\s+Access=)[^,\s]+(.*?Signature=)[0-9a-fA-F]+")
+_BEARER = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}")
+
+_secrets: set[str] = set()
+_pattern: re.Pattern[str] | None = None
+
+
+def register_secret(value: str | None) -> None:
+    """Remember a secret value so that :func:`scrub` masks it anywhere."""
+    global _pattern
+    if value and len(value) >= _MIN_SECRET_LEN and value not in _secrets:
+        _secrets.add(value)
+        ordered = sorted(_secrets, key=len, reverse=True)
+        _pattern = re.compile("|".join(re.escape(s) for s in ordered))
+
+
+def is_secret_key(key: str) -> bool:
+    return bool(_SECRET_KEY.search(key))
+
+
+def scrub(text: str) -> str:
+    """Mask registered secret values, signed Authorization values and bearer tokens inside free text."""
+    if _pattern is not None:
+        text = _pattern.sub(MASK, text)
+    text = _AUTH_HEADER_VALUE.sub(rf"\1{MASK}\2{MASK}", text)
+    return _BEARER.sub(rf"\1 {MASK}", text)
+
+
+def redact(value: Any, _depth: int = 0) -> Any:
+    """Deep copy of ``value`` with secret keys masked and every string scrubbed."""
+    if _depth > 12:
+        return MASK
+    if isinstance(value, str):
+        return scrub(value)
+    if isinstance(value, Mapping):
+        return {
+            k: (MASK if isinstance(k, str) and is_secret_key(k) and v not in (None, "") else redact(v, _depth + 1))
+            for k, v in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [redact(v, _depth + 1) for v in value]
+    return value
