@@ -85,7 +85,8 @@ class AgencyAuth:
     @staticmethod
     def available(context: Any) -> bool:
         return context is not None and (
-            callable(getattr(context, "getToken", None)) or callable(getattr(context, "getSecurityAccessKey", None))
+            callable(getattr(context, "getToken", None))
+            or callable(getattr(context, "getSecurityAccessKey", None))
         )
 
     def _get(self, method: str) -> str:
@@ -153,7 +154,11 @@ class IamPasswordAuth:
                 "identity": {
                     "methods": ["password"],
                     "password": {
-                        "user": {"domain": {"name": self._domain}, "name": self._username, "password": self._password}
+                        "user": {
+                            "domain": {"name": self._domain},
+                            "name": self._username,
+                            "password": self._password,
+                        }
                     },
                 },
                 "scope": {"project": {"name": self._project}},
@@ -179,7 +184,9 @@ class IamPasswordAuth:
             resp = call_with_retries(self._transport, self._request, self._policy, deadline)
             token = resp.header("x-subject-token")
             if not token:
-                raise AuthError(resp.status, "", "IAM answered without X-Subject-Token", path="/v3/auth/tokens")
+                raise AuthError(
+                    resp.status, "", "IAM answered without X-Subject-Token", path="/v3/auth/tokens"
+                )
             register_secret(token)
             _TOKEN_CACHE[self._key] = _CachedToken(token, _expires_at(resp.body, now))
             return token

@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import quote, urlsplit
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
@@ -75,10 +75,12 @@ class SwrClient:
 
     # -- plumbing -------------------------------------------------------------------------------------------
 
-    def _call(self, method: str, path: str, query: dict[str, str] | None = None, body: Any = None) -> HttpResponse:
+    def _call(
+        self, method: str, path: str, query: dict[str, str] | None = None, body: Any = None
+    ) -> HttpResponse:
         raw = b"" if body is None else json.dumps(body, separators=(",", ":")).encode()
         full_path = self._prefix + path
-        qs = urlencode(sorted((query or {}).items()), safe="~", quote_via=_quote) if query else ""
+        qs = "&".join(f"{_quote(k)}={_quote(v)}" for k, v in sorted(query.items())) if query else ""
 
         def build() -> HttpRequest:
             req = HttpRequest(
@@ -113,7 +115,9 @@ class SwrClient:
         try:
             return TypeAdapter(list[model]).validate_python(data)  # type: ignore[valid-type]
         except ValidationError as err:
-            raise TransportError(f"unexpected response shape: {err.error_count()} error(s)", method, path) from err
+            raise TransportError(
+                f"unexpected response shape: {err.error_count()} error(s)", method, path
+            ) from err
 
     # -- manual sync ----------------------------------------------------------------------------------------
 
@@ -139,7 +143,12 @@ class SwrClient:
         return Page(jobs, ContentRange.parse(resp.header("content-range")), offset, limit)
 
     def iter_sync_jobs(
-        self, namespace: str, repository: str, page_size: int = 100, order: str = "desc", max_pages: int = 10_000
+        self,
+        namespace: str,
+        repository: str,
+        page_size: int = 100,
+        order: str = "desc",
+        max_pages: int = 10_000,
     ) -> Iterator[SyncJob]:
         """Jobs page by page, driven by Content-Range; break out of the loop to stop early."""
         offset = 0
@@ -157,9 +166,13 @@ class SwrClient:
         return self._list(SyncRepo, self._call("GET", path), "GET", path)
 
     def create_sync_repo(self, namespace: str, repository: str, request: SyncRepoRequest) -> None:
-        self._call("POST", repo_path(namespace, repository, "sync_repo"), body=request.model_dump(by_alias=True))
+        self._call(
+            "POST", repo_path(namespace, repository, "sync_repo"), body=request.model_dump(by_alias=True)
+        )
 
-    def delete_sync_repo(self, namespace: str, repository: str, remote_region_id: str, remote_namespace: str) -> None:
+    def delete_sync_repo(
+        self, namespace: str, repository: str, remote_region_id: str, remote_namespace: str
+    ) -> None:
         body = {"remoteRegionId": remote_region_id, "remoteNamespace": validate_namespace(remote_namespace)}
         self._call("DELETE", repo_path(namespace, repository, "sync_repo"), body=body)
 
@@ -174,7 +187,9 @@ class SwrClient:
         exact = [r for r in repos if not r.namespace or r.namespace == namespace]
         return Page(exact, ContentRange.parse(resp.header("content-range")), offset, limit)
 
-    def iter_repos(self, namespace: str, page_size: int = 100, max_pages: int = 10_000) -> Iterator[Repository]:
+    def iter_repos(
+        self, namespace: str, page_size: int = 100, max_pages: int = 10_000
+    ) -> Iterator[Repository]:
         offset = 0
         for _ in range(max_pages):
             page = self.list_repos(namespace, page_size, offset)
@@ -201,8 +216,6 @@ class SwrClient:
         return self._list(Region, self._call("GET", path), "GET", path)
 
 
-def _quote(value: str, safe: str = "", encoding: str | None = None, errors: str | None = None) -> str:
-    from urllib.parse import quote
-
+def _quote(value: str) -> str:
     # Same encoding as the signer's canonical query, so the wire query equals the signed one.
     return quote(value, safe="~")

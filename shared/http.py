@@ -10,7 +10,6 @@ from __future__ import annotations
 import email.utils
 import http.client
 import random
-import socket
 import time
 import urllib.error
 import urllib.request
@@ -98,12 +97,14 @@ class UrllibTransport:
         except urllib.error.HTTPError as err:
             body = err.read(MAX_RESPONSE_BYTES) if err.fp is not None else b""
             return HttpResponse(err.code, _lower(err.headers.items() if err.headers else []), body)
-        except (TimeoutError, socket.timeout) as err:
+        except TimeoutError as err:
             raise TransportError(f"timed out after {timeout:.1f}s", request.method, request.path) from err
         except urllib.error.URLError as err:
             raise TransportError(f"connection failed: {err.reason}", request.method, request.path) from err
         except (OSError, http.client.HTTPException) as err:
-            raise TransportError(f"connection failed: {type(err).__name__}", request.method, request.path) from err
+            raise TransportError(
+                f"connection failed: {type(err).__name__}", request.method, request.path
+            ) from err
 
 
 def _lower(items: object) -> dict[str, str]:

@@ -233,7 +233,11 @@ def parse_error_body(body: bytes) -> ErrorInfo:
             )
         code = data.get("errorCode") or data.get("error_code") or data.get("code") or ""
         message = (
-            data.get("errorMessage") or data.get("error_msg") or data.get("errorMsg") or data.get("message") or ""
+            data.get("errorMessage")
+            or data.get("error_msg")
+            or data.get("errorMsg")
+            or data.get("message")
+            or ""
         )
         detail = data.get("detail")
         if detail and isinstance(detail, str):

@@ -14,6 +14,7 @@ equals the canonical URI the SDK-HMAC-SHA256 signer computes, so what we sign an
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 from urllib.parse import quote
@@ -78,7 +79,7 @@ def _check(value: object, r: _Rules) -> str:
         raise InvalidName(r.kind, value, "end", "must end with a lowercase letter or digit")
     if "___" in value:
         raise InvalidName(r.kind, value, "underscores", "at most two consecutive underscores")
-    for a, b in zip(value, value[1:]):
+    for a, b in itertools.pairwise(value):
         if a in r.seps and b in r.seps and not (a == b == "_"):
             raise InvalidName(
                 r.kind, value, "adjacent-separators", f"separators {a!r} and {b!r} may not be adjacent"

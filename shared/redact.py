@@ -56,7 +56,11 @@ def redact(value: Any, _depth: int = 0) -> Any:
         return scrub(value)
     if isinstance(value, Mapping):
         return {
-            k: (MASK if isinstance(k, str) and is_secret_key(k) and v not in (None, "") else redact(v, _depth + 1))
+            k: (
+                MASK
+                if isinstance(k, str) and is_secret_key(k) and v not in (None, "")
+                else redact(v, _depth + 1)
+            )
             for k, v in value.items()
         }
     if isinstance(value, list | tuple):

@@ -55,7 +55,11 @@ def payload_hash(body: bytes, headers: Mapping[str, str]) -> str:
 
 
 def canonical_request(
-    method: str, path: str, query: Mapping[str, str | list[str]] | None, headers: Mapping[str, str], body: bytes
+    method: str,
+    path: str,
+    query: Mapping[str, str | list[str]] | None,
+    headers: Mapping[str, str],
+    body: bytes,
 ) -> tuple[str, str]:
     """Return (canonical request, signed-headers list) exactly as the official signer builds them."""
     lowered = {k.lower(): v.strip() for k, v in headers.items()}

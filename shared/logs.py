@@ -1,0 +1,80 @@
+"""Structured JSON logs (structlog), Powertools-style keys, secrets redacted.
+
+Every line is one JSON object with ``timestamp``, ``level``, ``message``, ``function_name``, ``request_id``,
+``cold_start``, ``correlation_id`` (bound per invocation with :func:`bind_invocation`) and the event's own keys.
+Only production processors are used: no dev console renderer, no stdlib logging bridge.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import MutableMapping
+from typing import Any, TextIO
+
+import structlog
+
+from shared.redact import redact
+
+LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40, "critical": 50}
+_configured: dict[str, Any] = {}
+
+
+def _redact_processor(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    return redact(dict(event_dict))  # type: ignore[no-any-return]
+
+
+def _order_keys(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    # Stable, readable key order: the Powertools keys first, then the event's own.
+    head = ("timestamp", "level", "message", "function_name", "request_id", "cold_start", "correlation_id")
+    ordered = {k: event_dict.pop(k) for k in head if k in event_dict}
+    ordered.update(event_dict)
+    return ordered
+
+
+def _dumps(obj: Any, **_: Any) -> str:
+    return json.dumps(obj, default=str, ensure_ascii=False, separators=(",", ":"))
+
+
+def configure(level: str = "INFO", stream: TextIO | None = None) -> None:
+    """(Re)configure logging. Cheap; called at cold start and by tests that capture output."""
+    numeric = LEVELS.get(level.lower(), 20)
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True, key="timestamp"),
+            structlog.processors.format_exc_info,
+            structlog.processors.EventRenamer("message"),
+            _redact_processor,
+            _order_keys,
+            structlog.processors.JSONRenderer(serializer=_dumps),
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(numeric),
+        logger_factory=structlog.PrintLoggerFactory(stream or sys.stdout),
+        cache_logger_on_first_use=False,
+    )
+    _configured["level"] = level
+
+
+def get_logger(name: str = "swr-sync") -> Any:
+    if not _configured:
+        configure()
+    return structlog.get_logger(name)
+
+
+def bind_invocation(
+    function_name: str, request_id: str, cold_start: bool, correlation_id: str, **extra: Any
+) -> None:
+    structlog.contextvars.clear_contextvars()
+    structlog.contextvars.bind_contextvars(
+        function_name=function_name,
+        request_id=request_id,
+        cold_start=cold_start,
+        correlation_id=correlation_id,
+        **extra,
+    )
+
+
+def clear_invocation() -> None:
+    structlog.contextvars.clear_contextvars()

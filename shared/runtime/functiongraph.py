@@ -1,0 +1,151 @@
+"""Huawei Cloud FunctionGraph adapter: ``handler(event, context)``.
+
+Recognised events: APIG (``httpMethod``; body base64 when ``isBase64Encoded``; lower-cased headers), TIMER
+(``trigger_type == "TIMER"``; ``user_event`` is a string), SMN (``record[].smn``), EventGrid CloudEvents
+(``specversion``, or a ``{"events": [...]}`` batch), and anything else as a direct invocation. HTTP answers use
+the APIG shape ``{statusCode, headers, body: str, isBase64Encoded}``; other triggers get the JSON value.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from typing import Any
+
+from shared.runtime.model import Invocation, Request, Response, Trigger
+
+
+def _ctx(context: Any, method: str) -> Any:
+    fn = getattr(context, method, None)
+    try:
+        return fn() if callable(fn) else None
+    except Exception:  # a broken context accessor must not break the invocation
+        return None
+
+
+def _json_request(event: Any, trigger_header: str) -> Request:
+    body = json.dumps(event, separators=(",", ":")).encode()
+    return Request(
+        "POST", "/", {"content-type": "application/json", "x-swr-sync-trigger": trigger_header}, {}, body
+    )
+
+
+def detect_trigger(event: Any) -> Trigger:
+    if isinstance(event, dict):
+        if "httpMethod" in event:
+            return "http"
+        if str(event.get("trigger_type", "")).upper() == "TIMER":
+            return "timer"
+        record = event.get("record")
+        if isinstance(record, list) and record and isinstance(record[0], dict) and "smn" in record[0]:
+            return "smn"
+        events = event.get("events")
+        if "specversion" in event or (
+            isinstance(events, list) and events and isinstance(events[0], dict) and "specversion" in events[0]
+        ):
+            return "event"
+    return "direct"
+
+
+def apig_request(event: dict[str, Any]) -> Request:
+    raw_headers = event.get("headers") or {}
+    headers: dict[str, str] = {}
+    counts: dict[str, int] = {}
+    if isinstance(raw_headers, dict):
+        for k, v in raw_headers.items():
+            key = str(k).lower()
+            counts[key] = counts.get(key, 0) + 1
+            headers[key] = ",".join(map(str, v)) if isinstance(v, list) else str(v)
+    body_field = event.get("body") or ""
+    if isinstance(body_field, (dict, list)):
+        body = json.dumps(body_field).encode()
+    elif event.get("isBase64Encoded"):
+        try:
+            body = base64.b64decode(str(body_field), validate=False)
+        except (binascii.Error, ValueError):
+            body = str(body_field).encode()
+    else:
+        body = str(body_field).encode()
+    query: dict[str, list[str]] = {}
+    for k, v in (event.get("queryStringParameters") or {}).items():
+        query[str(k)] = [str(x) for x in v] if isinstance(v, list) else [str(v)]
+    return Request(
+        str(event.get("httpMethod", "GET")).upper(),
+        str(event.get("path") or "/"),
+        headers,
+        query,
+        body,
+        counts,
+    )
+
+
+def to_invocation(event: Any, context: Any, function_name: str) -> Invocation:
+    trigger = detect_trigger(event)
+    request = apig_request(event) if trigger == "http" else _json_request(event, trigger)
+    request_id = _ctx(context, "getRequestID")
+    if not request_id and isinstance(event, dict) and isinstance(event.get("requestContext"), dict):
+        request_id = event["requestContext"].get("requestId")
+    request_id = request_id or str(uuid.uuid4())
+
+    def remaining() -> float | None:
+        value = _ctx(context, "getRemainingTimeInMilliSeconds")
+        return float(value) if isinstance(value, (int, float)) else None
+
+    def lookup(name: str) -> str | None:
+        value = _ctx_user_data(context, name)
+        return value if isinstance(value, str) and value else None
+
+    return Invocation(
+        platform="functiongraph",
+        trigger=trigger,
+        request=request,
+        request_id=str(request_id),
+        function_name=_ctx(context, "getFunctionName") or function_name,
+        remaining_ms=remaining,
+        context=context,
+        lookup=lookup,
+        event=event,
+    )
+
+
+def _ctx_user_data(context: Any, name: str) -> Any:
+    fn = getattr(context, "getUserData", None)
+    try:
+        return fn(name) if callable(fn) else None
+    except Exception:
+        return None
+
+
+def from_response(response: Response, trigger: Trigger) -> Any:
+    if trigger != "http":
+        if response.data is not None:
+            return response.data
+        return {"statusCode": response.status, "body": _text(response.body)}
+    body = response.body
+    if isinstance(body, bytes):
+        try:
+            return {
+                "statusCode": response.status,
+                "headers": response.headers,
+                "body": body.decode("utf-8"),
+                "isBase64Encoded": False,
+            }
+        except UnicodeDecodeError:
+            return {
+                "statusCode": response.status,
+                "headers": response.headers,
+                "body": base64.b64encode(body).decode(),
+                "isBase64Encoded": True,
+            }
+    return {
+        "statusCode": response.status,
+        "headers": response.headers,
+        "body": body,
+        "isBase64Encoded": False,
+    }
+
+
+def _text(body: str | bytes) -> str:
+    return body.decode("utf-8", "replace") if isinstance(body, bytes) else body

@@ -1,0 +1,76 @@
+"""The neutral request/response/invocation model every function is written against."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Trigger = Literal["http", "timer", "event", "smn", "direct"]
+Platform = Literal["functiongraph", "openfaas", "local"]
+
+
+@dataclass
+class Request:
+    """An HTTP request, or a non-HTTP trigger event presented as a POST with a JSON body."""
+
+    method: str = "POST"
+    path: str = "/"
+    headers: dict[str, str] = field(default_factory=dict)  # keys lower-cased
+    query: dict[str, list[str]] = field(default_factory=dict)
+    body: bytes = b""
+    header_counts: dict[str, int] = field(default_factory=dict)  # how often a header name appeared
+
+    def header(self, name: str, default: str | None = None) -> str | None:
+        return self.headers.get(name.lower(), default)
+
+    def query_one(self, name: str) -> str | None:
+        values = self.query.get(name)
+        return values[-1] if values else None
+
+    def query_all(self, name: str) -> list[str]:
+        out: list[str] = []
+        for value in self.query.get(name, []):
+            out.extend(v for v in value.split(",") if v)
+        return out
+
+
+@dataclass
+class Response:
+    status: int = 200
+    body: str | bytes = ""
+    headers: dict[str, str] = field(default_factory=dict)
+    data: Any = None  # the JSON value behind ``body``, when there is one (non-HTTP triggers return it)
+
+    @classmethod
+    def json(cls, status: int, data: Any, headers: Mapping[str, str] | None = None) -> Response:
+        body = json.dumps(data, default=str, ensure_ascii=False, separators=(",", ":"))
+        hdrs = {"Content-Type": "application/json"}
+        hdrs.update(headers or {})
+        return cls(status, body, hdrs, data)
+
+    @classmethod
+    def error(cls, status: int, message: str, correlation_id: str = "", **extra: Any) -> Response:
+        data: dict[str, Any] = {"error": message}
+        data.update(extra)
+        if correlation_id:
+            data["correlation_id"] = correlation_id
+        return cls.json(status, data)
+
+
+@dataclass
+class Invocation:
+    platform: Platform
+    trigger: Trigger
+    request: Request
+    request_id: str
+    function_name: str
+    remaining_ms: Callable[[], float | None] = lambda: None
+    context: Any = None  # the platform context (FunctionGraph: agency credentials live here)
+    lookup: Callable[[str], str | None] = lambda _name: None  # extra config source (secrets, user data)
+    correlation_id: str = ""
+    cold_start: bool = False
+    event: Any = None  # the raw platform event, for debugging
+    started: float = field(default_factory=time.monotonic)
