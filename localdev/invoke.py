@@ -1,13 +1,14 @@
 """``swr-sync invoke FUNCTION --event FILE [--runtime functiongraph|openfaas]``.
 
 Runs one function's handler in this process with an event file, like ``sam local invoke -e``. Configuration
-comes from the environment. Prints the handler's return value as JSON on stdout; exit status 1 when the
+comes from the environment. Prints the handler's return value as JSON on stdout (logs go to stderr); exit status 1 when the
 function answered with an HTTP error status (>= 400), 2 for a usage error.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -49,7 +50,9 @@ def main(argv: list[str]) -> int:
     except (OSError, ValueError) as err:
         print(f"swr-sync invoke: cannot read event {args.event}: {err}", file=sys.stderr)
         return 2
-    result = invoke(args.function, event, args.runtime, args.timeout)
+    # The function logs to stdout (that is the platform's log stream); keep stdout for the result.
+    with contextlib.redirect_stdout(sys.stderr):
+        result = invoke(args.function, event, args.runtime, args.timeout)
     json.dump(result, sys.stdout, indent=2, ensure_ascii=False, default=str)
     sys.stdout.write("\n")
     return 1 if failed(result) else 0

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -200,10 +201,25 @@ class IamPasswordAuth:
         return True
 
 
+_ISO_UTC = re.compile(r"(\d{4}-\d\d-\d\d)[T ](\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:?\d\d)?")
+
+
 def _expires_at(body: bytes, now: datetime) -> datetime:
-    """``token.expires_at`` (``YYYY-MM-DDTHH:MM:SS.ffffffZ``); 23 h from now if absent or unparsable."""
+    """``token.expires_at`` (``YYYY-MM-DDTHH:MM:SS.ffffffZ``); 23 h from now if absent or unparsable.
+
+    Parsed by hand: Python 3.10's ``fromisoformat`` rejects ``Z`` and fractions other than 3 or 6 digits, and
+    a value without a zone is UTC here (IAM speaks UTC), never the machine's local time.
+    """
     try:
         text = json.loads(body)["token"]["expires_at"]
-        return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(timezone.utc)
+        match = _ISO_UTC.fullmatch(text.strip())
+        if not match:
+            raise ValueError(text)
+        day, clock, fraction, zone = match.groups()
+        micro = (fraction or "0")[:6].ljust(6, "0")
+        offset = "+00:00" if zone in (None, "Z") else zone
+        if len(offset) == 5:  # +HHMM
+            offset = offset[:3] + ":" + offset[3:]
+        return datetime.fromisoformat(f"{day}T{clock}.{micro}{offset}").astimezone(timezone.utc)
     except (ValueError, KeyError, TypeError, AttributeError):
         return now + timedelta(hours=23)

@@ -47,12 +47,14 @@ class Page:
     content_range: ContentRange | None
     offset: int
     limit: int
+    fetched: int | None = None  # items the server sent, before any client-side filtering of ``items``
 
     @property
     def has_more(self) -> bool:
         if self.content_range is not None:
             return self.content_range.has_more
-        return len(self.items) >= self.limit > 0
+        sent = len(self.items) if self.fetched is None else self.fetched
+        return sent >= self.limit > 0
 
 
 @dataclass
@@ -185,7 +187,7 @@ class SwrClient:
         repos = self._list(Repository, resp, "GET", path)
         # The namespace filter is a fuzzy match on SWR: keep exact matches only.
         exact = [r for r in repos if not r.namespace or r.namespace == namespace]
-        return Page(exact, ContentRange.parse(resp.header("content-range")), offset, limit)
+        return Page(exact, ContentRange.parse(resp.header("content-range")), offset, limit, len(repos))
 
     def iter_repos(
         self, namespace: str, page_size: int = 100, max_pages: int = 10_000

@@ -8,16 +8,18 @@ everything at once and raises one :class:`ConfigError` listing every problem, ne
 
 from __future__ import annotations
 
+import contextlib
+import inspect
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar, cast
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 from shared.endpoints import iam_endpoint, swr_endpoint, valid_region
 from shared.errors import ConfigError
-from shared.redact import register_secret
+from shared.redact import MASK, is_secret_key, register_secret
 
 S = TypeVar("S", bound="BaseSettings")
 AuthMode = Literal["auto", "token", "agency", "password", "aksk"]
@@ -38,6 +40,15 @@ SECRET_VARS = {
 
 class BaseSettings(BaseModel):
     model_config = ConfigDict(extra="ignore", populate_by_name=True, frozen=True)
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        # A net under ``repr=False``: subclasses that forget it still never show a secret in repr()/str().
+        fields = type(self).model_fields
+        for name, value in super().__repr_args__():
+            field = fields.get(name) if name else None
+            alias = (field.alias if field else None) or ""
+            secret = name is not None and (is_secret_key(name) or alias in SECRET_VARS)
+            yield name, (MASK if secret and value not in (None, "") else value)
 
 
 class SwrSettings(BaseSettings):
@@ -121,10 +132,11 @@ def env_lookup(
     env = os.environ if environ is None else environ
 
     def lookup(name: str) -> str | None:
-        value = env.get(name)
+        # An empty value counts as unset (as in load_settings), so it does not hide NAME_FILE or the platform.
+        value = env.get(name) or None
         if value is None and env.get(name + "_FILE"):
             try:
-                value = Path(env[name + "_FILE"]).read_text(encoding="utf-8").strip()
+                value = Path(env[name + "_FILE"]).read_text(encoding="utf-8").strip() or None
             except OSError:
                 value = None
         if value is None and extra is not None:
@@ -144,31 +156,64 @@ def load_settings(model: type[S], lookup: Callable[[str], str | None]) -> S:
             continue
         if key in SECRET_VARS:
             register_secret(value)
-        raw[key] = value
+        raw[field.alias or name] = value  # pydantic validates by alias, or by field name when there is none
     try:
         return model.model_validate(raw)
     except ValidationError as err:
-        problems = _problems(err, model)
+        problems = _problems(err, model, field_errors_only=True)
         bad = {str(e["loc"][0]) for e in err.errors() if e.get("loc")}
-        if bad:
-            # Field errors stop pydantic before the cross-field checks: run those too, so that
-            # one message lists every problem.
-            try:
-                model.model_validate({k: v for k, v in raw.items() if k not in bad})
-            except ValidationError as rest:
-                problems += [p for p in _problems(rest, model) if p not in problems]
+        # Pydantic stops at the first failing model validator (and runs none when a field is invalid), so a
+        # subclass's cross-field checks would be lost behind SwrSettings' own: run every one of them.
+        for problem in _model_validator_problems(model, raw, bad) or _problems(err, model):
+            if problem not in problems:
+                problems.append(problem)
         raise ConfigError(problems) from None
 
 
-def _problems(err: ValidationError, model: type[BaseModel]) -> list[str]:
+def _model_validator_problems(model: type[BaseModel], raw: Mapping[str, Any], bad: set[str]) -> list[str]:
+    """Problems of every ``mode="after"`` model validator, each run on its own over the valid fields."""
+    values: dict[str, Any] = {}
+    for name, field in model.model_fields.items():
+        key = field.alias or name
+        if key in raw and key not in bad:
+            kind: Any = field.annotation
+            if (
+                field.metadata
+            ):  # constraints (gt, le...) without the alias, which a TypeAdapter would warn about
+                args: tuple[Any, ...] = (field.annotation, *field.metadata)
+                kind = cast(Any, Annotated)[args]
+            with contextlib.suppress(Exception):  # a field that fails is reported by the field pass already
+                values[name] = TypeAdapter(kind).validate_python(raw[key])
+    instance = model.model_construct(**values)
+    problems: list[str] = []
+    for decorator in model.__pydantic_decorators__.model_validators.values():
+        if decorator.info.mode == "after":
+            problems.extend(_run_validator(decorator.func, instance))
+    return problems
+
+
+def _run_validator(func: Callable[..., Any], instance: BaseModel) -> list[str]:
+    try:
+        if len(inspect.signature(func).parameters) > 1:
+            func(instance, None)  # (self, info)
+        else:
+            func(instance)
+    except (ValueError, AssertionError) as problem:
+        return [p.strip() for p in str(problem).split("; ") if p.strip()]
+    except Exception:  # a validator that needs a field we had to drop: that field's problem is listed
+        return []
+    return []
+
+
+def _problems(err: ValidationError, model: type[BaseModel], field_errors_only: bool = False) -> list[str]:
     problems: list[str] = []
     for e in err.errors(include_url=False, include_input=False):
         loc = e.get("loc") or ()
         if loc:
-            field = model.model_fields.get(str(loc[0]))
-            name = (field.alias if field and field.alias else str(loc[0])) if field else str(loc[0])
+            field = model.model_fields.get(str(loc[0]))  # loc is the alias, or the field name when none
+            name = (field.alias or str(loc[0]).upper()) if field else str(loc[0])
             problems.append(f"{name}: {e['msg']}")
-        else:
-            msg = str(e["msg"]).removeprefix("Value error, ")
+        elif not field_errors_only:
+            msg = str(e["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
             problems.extend(p.strip() for p in msg.split("; "))
     return problems

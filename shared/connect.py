@@ -17,13 +17,18 @@ def choose_auth(settings: SwrSettings, context: Any = None, transport: Transport
     """Explicit SWR_AUTH_MODE wins; ``auto`` prefers token, then AK/SK, then IAM password, then the agency."""
     mode = settings.auth_mode
     if mode == "token" or (mode == "auto" and settings.auth_token):
-        assert settings.auth_token
+        if not settings.auth_token:
+            raise ConfigError(["SWR_AUTH_TOKEN: required when SWR_AUTH_MODE=token"])
         return TokenAuth(settings.auth_token)
     if mode == "aksk" or (mode == "auto" and settings.ak and settings.sk):
-        assert settings.ak and settings.sk
+        if not (settings.ak and settings.sk):
+            raise ConfigError(["CLOUD_SDK_AK/CLOUD_SDK_SK: both required when SWR_AUTH_MODE=aksk"])
         return AkSkAuth(settings.ak, settings.sk, settings.security_token, settings.project_id)
     if mode == "password" or (mode == "auto" and settings.iam_username):
-        assert settings.iam_username and settings.iam_password and settings.iam_domain
+        if not (settings.iam_username and settings.iam_password and settings.iam_domain):
+            raise ConfigError(
+                ["IAM_USERNAME, IAM_PASSWORD, IAM_DOMAIN: required for IAM password authentication"]
+            )
         return IamPasswordAuth(
             settings.iam(),
             settings.iam_username,
@@ -35,6 +40,12 @@ def choose_auth(settings: SwrSettings, context: Any = None, transport: Transport
         )
     if mode in ("agency", "auto") and AgencyAuth.available(context):
         return AgencyAuth(context, settings.project_id)
+    if mode == "agency":
+        raise ConfigError(
+            [
+                "SWR_AUTH_MODE=agency: the invocation context has no agency credentials (getToken/getSecurityAccessKey)"
+            ]
+        )
     raise ConfigError(
         [
             "no SWR credentials: set SWR_AUTH_TOKEN, CLOUD_SDK_AK/CLOUD_SDK_SK, IAM_USERNAME/IAM_PASSWORD/IAM_DOMAIN, "

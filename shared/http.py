@@ -92,11 +92,16 @@ class UrllibTransport:
             method=request.method,
         )
         try:
-            with self._opener.open(req, timeout=timeout) as resp:
-                return HttpResponse(resp.status, _lower(resp.headers.items()), resp.read(MAX_RESPONSE_BYTES))
-        except urllib.error.HTTPError as err:
-            body = err.read(MAX_RESPONSE_BYTES) if err.fp is not None else b""
-            return HttpResponse(err.code, _lower(err.headers.items() if err.headers else []), body)
+            try:
+                with self._opener.open(req, timeout=timeout) as resp:
+                    return HttpResponse(
+                        resp.status, _lower(resp.headers.items()), resp.read(MAX_RESPONSE_BYTES)
+                    )
+            except urllib.error.HTTPError as err:
+                # Reading the error body can time out or be reset too: that must be a TransportError as well.
+                with err:
+                    body = err.read(MAX_RESPONSE_BYTES) if err.fp is not None else b""
+                return HttpResponse(err.code, _lower(err.headers.items() if err.headers else []), body)
         except TimeoutError as err:
             raise TransportError(f"timed out after {timeout:.1f}s", request.method, request.path) from err
         except urllib.error.URLError as err:
@@ -193,8 +198,8 @@ def call_with_retries(
         except TransportError as err:
             error = err
         else:
-            if resp.status < 400:
-                return resp
+            if 200 <= resp.status < 300:
+                return resp  # only 2xx: a 3xx (never followed) is not a success
             api_error = error_from_response(request.method, request.path, resp)
             if resp.status == 401 and on_unauthorized is not None and not refreshed and on_unauthorized():
                 refreshed = True

@@ -8,7 +8,6 @@ Only production processors are used: no dev console renderer, no stdlib logging 
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import MutableMapping
 from typing import Any, TextIO
 
@@ -37,8 +36,14 @@ def _dumps(obj: Any, **_: Any) -> str:
 
 
 def configure(level: str = "INFO", stream: TextIO | None = None) -> None:
-    """(Re)configure logging. Cheap; called at cold start and by tests that capture output."""
+    """(Re)configure logging. Cheap; called at cold start and by tests that capture output.
+
+    Without ``stream``, the stream given to an earlier call is kept (a level change must not silently move
+    the output), else ``sys.stdout`` as it is when each logger is created.
+    """
     numeric = LEVELS.get(level.lower(), 20)
+    if stream is None:
+        stream = _configured.get("stream")
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
@@ -51,10 +56,17 @@ def configure(level: str = "INFO", stream: TextIO | None = None) -> None:
             structlog.processors.JSONRenderer(serializer=_dumps),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        logger_factory=structlog.PrintLoggerFactory(stream or sys.stdout),
+        logger_factory=structlog.PrintLoggerFactory(stream),
         cache_logger_on_first_use=False,
     )
     _configured["level"] = level
+    _configured["stream"] = stream
+
+
+def reset() -> None:
+    """Back to the defaults (level INFO, ``sys.stdout``), e.g. after a test that captured the output."""
+    _configured.clear()
+    configure()
 
 
 def get_logger(name: str = "swr-sync") -> Any:

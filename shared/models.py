@@ -237,6 +237,7 @@ def parse_error_body(body: bytes) -> ErrorInfo:
             or data.get("error_msg")
             or data.get("errorMsg")
             or data.get("message")
+            or (data.get("error") if isinstance(data.get("error"), str) else "")
             or ""
         )
         detail = data.get("detail")

@@ -17,7 +17,15 @@ _MIN_SECRET_LEN = 4  # shorter values would mask ordinary words
 
 _SECRET_KEY = re.compile(
     r"(^|[-_ ])(pass(word)?|passwd|secret|token|sk|ak|access[-_]?key|secret[-_]?key|authorization|"
-    r"x-auth-token|x-subject-token|x-security-token|credential|api[-_]?key|cookie|signature)s?($|[-_ ])",
+    r"x-auth-token|x-subject-token|x-security-token|credential|api[-_]?key|private[-_]?key|cookie|signature)"
+    r"s?($|[-_ ])",
+    re.IGNORECASE,
+)
+# camelCase keys (``authToken``, ``securityToken``, ``clientSecret``) are split into words first.
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+# Metadata about a secret is not the secret: ``token_expires_at``, ``token_requests``, ``auth_mode``...
+_METADATA_SUFFIX = re.compile(
+    r"[-_ ](at|count|requests|type|mode|ttl|expires|expiry|source|present|configured|length|len)$",
     re.IGNORECASE,
 )
 _AUTH_HEADER_VALUE = re.compile(r"(SDK-HMAC-SHA256\s+Access=)[^,\s]+(.*?Signature=)[0-9a-fA-F]+")
@@ -37,7 +45,8 @@ def register_secret(value: str | None) -> None:
 
 
 def is_secret_key(key: str) -> bool:
-    return bool(_SECRET_KEY.search(key))
+    words = _CAMEL.sub("_", key)
+    return bool(_SECRET_KEY.search(words)) and not _METADATA_SUFFIX.search(words)
 
 
 def scrub(text: str) -> str:
@@ -49,20 +58,33 @@ def scrub(text: str) -> str:
 
 
 def redact(value: Any, _depth: int = 0) -> Any:
-    """Deep copy of ``value`` with secret keys masked and every string scrubbed."""
+    """Deep copy of ``value`` with secret keys masked and every string scrubbed.
+
+    JSON scalars are kept; bytes and any other object (an exception, a dataclass holding headers...) are
+    rendered as scrubbed text, because a JSON renderer would otherwise ``str()`` them unscrubbed.
+    """
     if _depth > 12:
         return MASK
+    if value is None or isinstance(value, bool | int | float):
+        return value
     if isinstance(value, str):
         return scrub(value)
+    if isinstance(value, bytes | bytearray):
+        return scrub(bytes(value).decode("utf-8", "replace"))
     if isinstance(value, Mapping):
         return {
             k: (
                 MASK
-                if isinstance(k, str) and is_secret_key(k) and v not in (None, "")
+                if isinstance(k, str) and is_secret_key(k) and _is_secret_value(v)
                 else redact(v, _depth + 1)
             )
             for k, v in value.items()
         }
-    if isinstance(value, list | tuple):
+    if isinstance(value, list | tuple | set | frozenset):
         return [redact(v, _depth + 1) for v in value]
-    return value
+    return scrub(str(value))
+
+
+def _is_secret_value(value: Any) -> bool:
+    # Flags and counts under a secret-sounding key (``token: true``) are not secrets.
+    return value not in (None, "") and not isinstance(value, bool | int | float)

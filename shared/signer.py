@@ -148,6 +148,8 @@ def verify(
         when = parse_sdk_date(date)
     except ValueError:
         return "malformed X-Sdk-Date"
+    if now.tzinfo is None:  # a naive ``now`` is UTC (as X-Sdk-Date is), not a TypeError
+        now = now.replace(tzinfo=timezone.utc)
     if abs((now - when).total_seconds()) > max_skew_seconds:
         return "signature expired (clock skew above 15 minutes)"
     names = [n for n in auth["SignedHeaders"].split(";") if n]

@@ -13,7 +13,7 @@ from .wire import UNAUTHORIZED, Problem, Request
 
 
 def authenticate(state: EmulatorState, request: Request) -> User:
-    token = request.header("X-Auth-Token")
+    token = request.header("X-Auth-Token") or ""
     if token:
         user, reason = state.check_token(token)
         if user is None:
@@ -21,7 +21,7 @@ def authenticate(state: EmulatorState, request: Request) -> User:
         return user
     authorization = request.header("Authorization") or ""
     if authorization.startswith(signer.ALGORITHM) and state.aksk:
-        reason = signer.verify(
+        problem = signer.verify(
             state.aksk,
             request.method,
             request.raw_path,  # the full raw path, region prefix included: that is what the client signed
@@ -30,9 +30,11 @@ def authenticate(state: EmulatorState, request: Request) -> User:
             request.body,
             state.now(),
         )
-        if reason is not None:
-            raise Problem.apig(401, "APIG.0303", f"Incorrect app authentication information: {reason}")
+        if problem is not None:
+            raise Problem.apig(401, "APIG.0303", f"Incorrect app authentication information: {problem}")
         return state.default_user()
     if authorization.startswith(signer.ALGORITHM):
-        raise Problem.apig(401, "APIG.0303", "Incorrect app authentication information: AK/SK auth is not enabled")
+        raise Problem.apig(
+            401, "APIG.0303", "Incorrect app authentication information: AK/SK auth is not enabled"
+        )
     raise Problem.swr(401, UNAUTHORIZED, "Authenticate Error", "X-Auth-Token is missing")

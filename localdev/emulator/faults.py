@@ -51,10 +51,13 @@ class Fault:
             raise FaultError(f"path is not a valid regular expression: {err}") from err
         if method is not None and not isinstance(method, str):
             raise FaultError("method must be a string")
-        if status is not None and (not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599):
+        if status is not None and (
+            not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599
+        ):
             raise FaultError("status must be an HTTP status code")
         if headers is not None and not (
-            isinstance(headers, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in headers.items())
+            isinstance(headers, dict)
+            and all(isinstance(k, str) and isinstance(v, str) for k, v in headers.items())
         ):
             raise FaultError("headers must be an object of strings")
         if delay is not None and (isinstance(delay, bool) or not isinstance(delay, int | float) or delay < 0):
@@ -65,7 +68,7 @@ class Fault:
             raise FaultError("times must be a non-negative integer or null")
         if status is None and not reset and not delay:
             raise FaultError("a fault needs at least one of status, delay or reset")
-        remaining = None if not times else times
+        remaining = times if times else None
         return cls(
             path=path,
             pattern=pattern,

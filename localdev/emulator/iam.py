@@ -49,7 +49,11 @@ def issue_token(state: EmulatorState, request: Request) -> Response:
     if isinstance(scope, dict) and isinstance(scope.get("project"), dict):
         wanted = scope["project"]
         region = next(
-            (r for r in state.regions if wanted.get("name") == r or wanted.get("id") == stable_id("project", r)),
+            (
+                r
+                for r in state.regions
+                if wanted.get("name") == r or wanted.get("id") == stable_id("project", r)
+            ),
             None,
         )
         if region is None:
@@ -64,7 +68,9 @@ def issue_token(state: EmulatorState, request: Request) -> Response:
     elif scope is not None:
         raise _bad()
 
-    record: TokenRecord = state.issue_token(account.name, project["name"] if project else None, TOKEN_LIFETIME)
+    record: TokenRecord = state.issue_token(
+        account.name, project["name"] if project else None, TOKEN_LIFETIME
+    )
     token: dict[str, Any] = {
         "expires_at": fmt_time(record.expires_at),
         "issued_at": fmt_time(record.issued_at),

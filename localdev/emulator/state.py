@@ -58,6 +58,13 @@ def random_digest() -> str:
     return "sha256:" + secrets.token_hex(32)
 
 
+class Listing(list[dict[str, Any]]):
+    """A snapshot list that may also be called: ``state.jobs`` and ``state.jobs()`` are the same."""
+
+    def __call__(self) -> Listing:
+        return self
+
+
 class StateError(Exception):
     """A Python-API or admin-API misuse (unknown job, bad status...)."""
 
@@ -210,13 +217,21 @@ class EmulatorState:
     def _clear(self) -> None:
         self.data: dict[str, RegionData] = {r: RegionData() for r in self.regions}
         self._jobs: dict[int, SyncJobRecord] = {}
+        self._jobs_by_repo: dict[tuple[str, str, str], list[int]] = {}
         self._pending: set[int] = set()
         self._sync_repos: dict[int, SyncRepoRecord] = {}
         self._webhooks: dict[int, Webhook] = {}
         self.faults: list[Fault] = []
         self._requests: deque[dict[str, Any]] = deque(maxlen=REQUEST_LOG_MAX)
         self._deliveries: deque[dict[str, Any]] = deque(maxlen=DELIVERY_LOG_MAX)
-        self._counters: dict[str, int] = {"job": 0, "sync_repo": 0, "namespace": 1000, "webhook": 0, "request": 0, "fault": 0}
+        self._counters: dict[str, int] = {
+            "job": 0,
+            "sync_repo": 0,
+            "namespace": 1000,
+            "webhook": 0,
+            "request": 0,
+            "fault": 0,
+        }
 
     def now(self) -> datetime:
         value = (self._clock or utcnow)()
@@ -261,7 +276,9 @@ class EmulatorState:
 
     # -- namespaces, repositories, tags ---------------------------------------------------------------------
 
-    def add_namespace(self, name: str, region: str | None = None, creator: str | None = None) -> NamespaceRecord:
+    def add_namespace(
+        self, name: str, region: str | None = None, creator: str | None = None
+    ) -> NamespaceRecord:
         validate_namespace(name)
         with self.mutating():
             data = self.region(region)
@@ -337,8 +354,14 @@ class EmulatorState:
                 ):
                     user = self.default_user()
                     job = self._new_job(
-                        src, namespace, repository, tag, policy.remote_region_id, policy.remote_namespace,
-                        policy.override, user,
+                        src,
+                        namespace,
+                        repository,
+                        tag,
+                        policy.remote_region_id,
+                        policy.remote_namespace,
+                        policy.override,
+                        user,
                     )
                     job_ids.append(job.id)
             return record, job_ids
@@ -392,9 +415,13 @@ class EmulatorState:
             operator_id=user.id,
             operator_name=user.name,
         )
-        self._jobs[job.id] = job
+        self._index_job(job)
         self._pending.add(job.id)
         return job
+
+    def _index_job(self, job: SyncJobRecord) -> None:
+        self._jobs[job.id] = job
+        self._jobs_by_repo.setdefault((job.region, job.namespace, job.repo_name), []).append(job.id)
 
     def create_sync_jobs(
         self,
@@ -426,7 +453,13 @@ class EmulatorState:
                     failed.append(tag)
                     continue
                 job = self._new_job(
-                    src, namespace, repository, tag, remote_region_id, remote_namespace, override,
+                    src,
+                    namespace,
+                    repository,
+                    tag,
+                    remote_region_id,
+                    remote_namespace,
+                    override,
                     user or self.default_user(),
                 )
                 ids.append(job.id)
@@ -453,13 +486,22 @@ class EmulatorState:
             self.add_repository(namespace, repository, src)
             remote_region_id = remote_region_id or next((r for r in self.regions if r != src), src)
             job = self._new_job(
-                src, namespace, repository, tag, remote_region_id, remote_namespace or namespace, override,
-                self.default_user(), created_at,
+                src,
+                namespace,
+                repository,
+                tag,
+                remote_region_id,
+                remote_namespace or namespace,
+                override,
+                self.default_user(),
+                created_at,
             )
             if status in FINAL_STATUSES:
                 self._pending.discard(job.id)
                 job.final_status = status
-                job.finished_at = job.created_at + timedelta(seconds=self.waiting_seconds + self.running_seconds)
+                job.finished_at = job.created_at + timedelta(
+                    seconds=self.waiting_seconds + self.running_seconds
+                )
             elif status is not None:
                 job.forced_status, job.forced_at = status, job.created_at
                 self._pending.discard(job.id)
@@ -552,12 +594,8 @@ class EmulatorState:
         """Jobs of one source repository, ascending by id."""
         with self.lock:
             self.advance()
-            src = region or self.default_region
-            return [
-                j
-                for j in self._jobs.values()
-                if j.region == src and j.namespace == namespace and j.repo_name == repository
-            ]
+            ids = self._jobs_by_repo.get((region or self.default_region, namespace, repository), [])
+            return [self._jobs[i] for i in ids]
 
     def get_job(self, job_id: int) -> dict[str, Any]:
         with self.lock:
@@ -568,11 +606,13 @@ class EmulatorState:
             return {**self.job_wire(job), "region": job.region, "reason": job.reason}
 
     @property
-    def jobs(self) -> list[dict[str, Any]]:
+    def jobs(self) -> Listing:
         """Every job (wire shape plus ``region`` and ``reason``), ascending by id, status as of now."""
         with self.lock:
             self.advance()
-            return [{**self.job_wire(j), "region": j.region, "reason": j.reason} for j in self._jobs.values()]
+            return Listing(
+                {**self.job_wire(j), "region": j.region, "reason": j.reason} for j in self._jobs.values()
+            )
 
     # -- auto-sync policies ---------------------------------------------------------------------------------
 
@@ -592,32 +632,57 @@ class EmulatorState:
             src = region or self.default_region
             for p in self._sync_repos.values():
                 if (p.region, p.namespace, p.repo_name, p.remote_region_id, p.remote_namespace) == (
-                    src, namespace, repository, remote_region_id, remote_namespace,
+                    src,
+                    namespace,
+                    repository,
+                    remote_region_id,
+                    remote_namespace,
                 ):
                     raise StateError("an auto-sync policy to this target already exists")
             user = user or self.default_user()
             now = self.now()
             record = SyncRepoRecord(
-                self._next("sync_repo"), src, namespace, repository, remote_region_id, remote_namespace,
-                sync_auto, override, now, now, user.domain_id, user.domain,
+                self._next("sync_repo"),
+                src,
+                namespace,
+                repository,
+                remote_region_id,
+                remote_namespace,
+                sync_auto,
+                override,
+                now,
+                now,
+                user.domain_id,
+                user.domain,
             )
             self._sync_repos[record.id] = record
             return record
 
     def delete_sync_repo(
-        self, namespace: str, repository: str, remote_region_id: str, remote_namespace: str, region: str | None = None
+        self,
+        namespace: str,
+        repository: str,
+        remote_region_id: str,
+        remote_namespace: str,
+        region: str | None = None,
     ) -> bool:
         with self.mutating():
             src = region or self.default_region
             for key, p in list(self._sync_repos.items()):
                 if (p.region, p.namespace, p.repo_name, p.remote_region_id, p.remote_namespace) == (
-                    src, namespace, repository, remote_region_id, remote_namespace,
+                    src,
+                    namespace,
+                    repository,
+                    remote_region_id,
+                    remote_namespace,
                 ):
                     del self._sync_repos[key]
                     return True
             return False
 
-    def list_sync_repos(self, namespace: str, repository: str, region: str | None = None) -> list[SyncRepoRecord]:
+    def list_sync_repos(
+        self, namespace: str, repository: str, region: str | None = None
+    ) -> list[SyncRepoRecord]:
         with self.lock:
             src = region or self.default_region
             return [
@@ -643,9 +708,9 @@ class EmulatorState:
         }
 
     @property
-    def sync_repos(self) -> list[dict[str, Any]]:
+    def sync_repos(self) -> Listing:
         with self.lock:
-            return [{**self.sync_repo_wire(p), "region": p.region} for p in self._sync_repos.values()]
+            return Listing({**self.sync_repo_wire(p), "region": p.region} for p in self._sync_repos.values())
 
     # -- tokens ---------------------------------------------------------------------------------------------
 
@@ -658,7 +723,9 @@ class EmulatorState:
                 raise StateError(f"unknown user {user!r}")
             now = self.now()
             token = "MIIemu" + secrets.token_urlsafe(48)
-            record = TokenRecord(token, account.name, account.domain, project or self.default_region, now, now + lifetime)
+            record = TokenRecord(
+                token, account.name, account.domain, project or self.default_region, now, now + lifetime
+            )
             self.tokens[token] = record
             return record
 
@@ -684,7 +751,8 @@ class EmulatorState:
         if not isinstance(url, str) or not url.startswith(("http://", "https://")):
             raise StateError("url must be an http(s) URL")
         if headers is not None and not (
-            isinstance(headers, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in headers.items())
+            isinstance(headers, dict)
+            and all(isinstance(k, str) and isinstance(v, str) for k, v in headers.items())
         ):
             raise StateError("headers must be an object of strings")
         with self.mutating():
@@ -705,23 +773,23 @@ class EmulatorState:
             return list(self._webhooks.values())
 
     @property
-    def webhooks(self) -> list[dict[str, Any]]:
+    def webhooks(self) -> Listing:
         from shared.redact import redact
 
         with self.lock:
-            return [
+            return Listing(
                 {"id": w.id, "url": w.url, "format": w.format, "headers": redact(w.headers)}
                 for w in self._webhooks.values()
-            ]
+            )
 
     def record_delivery(self, result: dict[str, Any]) -> None:
         with self.lock:
             self._deliveries.append(result)
 
     @property
-    def deliveries(self) -> list[dict[str, Any]]:
+    def deliveries(self) -> Listing:
         with self.lock:
-            return list(self._deliveries)
+            return Listing(self._deliveries)
 
     def add_fault(
         self,
@@ -764,10 +832,10 @@ class EmulatorState:
             return entry
 
     @property
-    def requests(self) -> list[dict[str, Any]]:
+    def requests(self) -> Listing:
         """Received API requests (not admin ones), oldest first; secrets masked."""
         with self.lock:
-            return list(self._requests)
+            return Listing(self._requests)
 
     # -- reset, snapshot, persistence -----------------------------------------------------------------------
 
@@ -784,7 +852,9 @@ class EmulatorState:
             tags = []
             for region, data in self.data.items():
                 for ns in data.namespaces.values():
-                    namespaces.append({"region": region, "id": ns.id, "name": ns.name, "creator_name": ns.creator_name})
+                    namespaces.append(
+                        {"region": region, "id": ns.id, "name": ns.name, "creator_name": ns.creator_name}
+                    )
                 for repo in data.repos.values():
                     repositories.append(
                         {
@@ -827,7 +897,12 @@ class EmulatorState:
             for region, data in self.data.items():
                 regions[region] = {
                     "namespaces": [
-                        {"id": n.id, "name": n.name, "creator_name": n.creator_name, "created": n.created.isoformat()}
+                        {
+                            "id": n.id,
+                            "name": n.name,
+                            "creator_name": n.creator_name,
+                            "created": n.created.isoformat(),
+                        }
                         for n in data.namespaces.values()
                     ],
                     "repositories": [
@@ -907,7 +982,7 @@ class EmulatorState:
                     data.repos[(repo.namespace, repo.name)] = repo
             for j in raw.get("sync_jobs", []):
                 job = SyncJobRecord(**_load_dc(j))
-                self._jobs[job.id] = job
+                self._index_job(job)
             self._pending = set(raw.get("pending", []))
             for p in raw.get("sync_repos", []):
                 policy = SyncRepoRecord(**_load_dc(p))
@@ -933,7 +1008,10 @@ def _dump_dc(obj: Any) -> dict[str, Any]:
 
 
 def _load_dc(raw: dict[str, Any]) -> dict[str, Any]:
-    return {k: (datetime.fromisoformat(v) if k in _TIME_FIELDS and isinstance(v, str) else v) for k, v in raw.items()}
+    return {
+        k: (datetime.fromisoformat(v) if k in _TIME_FIELDS and isinstance(v, str) else v)
+        for k, v in raw.items()
+    }
 
 
 def _valid_digest(value: str) -> bool:

@@ -174,20 +174,26 @@ def build(format: str, event: PushEvent, hook_id: int = 1) -> tuple[bytes, dict[
 
 def deliver(
     url: str, body: bytes, headers: dict[str, str], timeout: float = DEFAULT_TIMEOUT
-) -> tuple[int | None, str | None, float]:
-    """POST once; (status, error, seconds). Never raises, never follows redirects."""
+) -> tuple[int | None, str | None, float, Any]:
+    """POST once; (status, error, seconds, response JSON or None). Never raises, never follows redirects."""
     started = time.monotonic()
     req = urllib.request.Request(url, data=body, headers=headers, method="POST")
     opener = urllib.request.build_opener(_NoRedirect())
     try:
         with opener.open(req, timeout=timeout) as resp:
-            resp.read(65536)
-            return resp.status, None, time.monotonic() - started
+            return resp.status, None, time.monotonic() - started, _json_or_none(resp.read(65536))
     except urllib.error.HTTPError as err:
-        return err.code, None, time.monotonic() - started
+        return err.code, None, time.monotonic() - started, _json_or_none(err.read(65536))
     except (urllib.error.URLError, OSError, ValueError) as err:
         reason = getattr(err, "reason", err)
-        return None, scrub(f"{type(err).__name__}: {reason}")[:300], time.monotonic() - started
+        return None, scrub(f"{type(err).__name__}: {reason}")[:300], time.monotonic() - started, None
+
+
+def _json_or_none(raw: bytes) -> Any:
+    try:
+        return json.loads(raw) if raw else None
+    except ValueError:
+        return None
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -211,7 +217,7 @@ def deliver_all(
     def one(hook: Any) -> dict[str, Any]:
         body, headers = build(hook.format, event, hook.id)
         headers.update(hook.headers)
-        status, error, seconds = deliver(hook.url, body, headers, timeout)
+        status, error, seconds, response = deliver(hook.url, body, headers, timeout)
         result = {
             "webhook_id": hook.id,
             "url": hook.url,
@@ -221,6 +227,8 @@ def deliver_all(
             "ok": status is not None and 200 <= status < 400,
             "error": error,
             "duration_ms": round(seconds * 1000, 1),
+            "payload": _json_or_none(body),  # what was sent (headers, which may hold secrets, are not kept)
+            "response": response,
         }
         record(result)
         return result

@@ -7,6 +7,7 @@ escapes as a traceback to the caller.
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from collections.abc import Callable
@@ -26,6 +27,8 @@ CORRELATION_HEADERS = (
     "x-cff-request-id",
     "x-apig-request-id",
 )
+# A correlation id comes from a caller's header and goes back out as a header and into every log line.
+_CORRELATION_ID = re.compile(r"[A-Za-z0-9._:@/+=-]{1,128}")
 
 
 class FunctionApp(Generic[S]):
@@ -55,32 +58,43 @@ class FunctionApp(Generic[S]):
         invocation.cold_start, self._cold = self._cold, False
         req = invocation.request
         invocation.correlation_id = next(
-            (v for h in CORRELATION_HEADERS if (v := req.header(h))), invocation.request_id
-        )[:128] or str(uuid.uuid4())
+            (
+                v.strip()
+                for h in CORRELATION_HEADERS
+                if (v := req.header(h)) and _CORRELATION_ID.fullmatch(v.strip())
+            ),
+            None,
+        ) or (
+            invocation.request_id if _CORRELATION_ID.fullmatch(invocation.request_id) else str(uuid.uuid4())
+        )
         logs.bind_invocation(
             self.name, invocation.request_id, invocation.cold_start, invocation.correlation_id
         )
         log = logs.get_logger()
         started = time.monotonic()
         try:
-            settings = self.settings(invocation)
-            response = self.handle(settings, invocation)
-        except ConfigError as err:
-            log.error("configuration invalid", problems=err.problems)
-            response = Response.error(
-                500, "configuration invalid", invocation.correlation_id, problems=err.problems
+            try:
+                settings = self.settings(invocation)
+                response = self.handle(settings, invocation)
+                if not isinstance(response, Response):
+                    raise TypeError(f"handler returned {type(response).__name__}, not Response")
+            except ConfigError as err:
+                log.error("configuration invalid", problems=err.problems)
+                response = Response.error(
+                    500, "configuration invalid", invocation.correlation_id, problems=err.problems
+                )
+            except Exception as err:  # last resort: log once, answer cleanly
+                log.exception("unhandled error", error_type=type(err).__name__)
+                response = Response.error(500, "internal error", invocation.correlation_id)
+            response.headers.setdefault("X-Correlation-Id", invocation.correlation_id)
+            log.debug(
+                "invocation done",
+                status=response.status,
+                duration_ms=round((time.monotonic() - started) * 1000, 2),
             )
-        except Exception as err:  # last resort: log once, answer cleanly
-            log.exception("unhandled error", error_type=type(err).__name__)
-            response = Response.error(500, "internal error", invocation.correlation_id)
-        response.headers.setdefault("X-Correlation-Id", invocation.correlation_id)
-        log.debug(
-            "invocation done",
-            status=response.status,
-            duration_ms=round((time.monotonic() - started) * 1000, 2),
-        )
-        logs.clear_invocation()
-        return response
+            return response
+        finally:
+            logs.clear_invocation()
 
     # -- platform entry points ------------------------------------------------------------------------------
 

@@ -69,7 +69,8 @@ def apig_request(event: dict[str, Any]) -> Request:
     else:
         body = str(body_field).encode()
     query: dict[str, list[str]] = {}
-    for k, v in (event.get("queryStringParameters") or {}).items():
+    raw_query = event.get("queryStringParameters")
+    for k, v in raw_query.items() if isinstance(raw_query, dict) else ():
         query[str(k)] = [str(x) for x in v] if isinstance(v, list) else [str(v)]
     return Request(
         str(event.get("httpMethod", "GET")).upper(),
@@ -120,8 +121,12 @@ def _ctx_user_data(context: Any, name: str) -> Any:
 
 def from_response(response: Response, trigger: Trigger) -> Any:
     if trigger != "http":
+        # Timer/event/direct invocations return the JSON value itself, with the outcome as ``statusCode``
+        # so that the console, the invoke API and `swr-sync invoke` all see success or failure.
+        if isinstance(response.data, dict):
+            return {**response.data, "statusCode": response.data.get("statusCode", response.status)}
         if response.data is not None:
-            return response.data
+            return {"statusCode": response.status, "body": response.data}
         return {"statusCode": response.status, "body": _text(response.body)}
     body = response.body
     if isinstance(body, bytes):
@@ -142,10 +147,14 @@ def from_response(response: Response, trigger: Trigger) -> Any:
     return {
         "statusCode": response.status,
         "headers": response.headers,
-        "body": body,
+        "body": _text(body),  # APIG answers 500 unless body is a string
         "isBase64Encoded": False,
     }
 
 
-def _text(body: str | bytes) -> str:
-    return body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+def _text(body: Any) -> str:
+    if isinstance(body, bytes | bytearray):
+        return bytes(body).decode("utf-8", "replace")
+    if isinstance(body, str):
+        return body
+    return json.dumps(body, default=str, ensure_ascii=False, separators=(",", ":"))

@@ -8,6 +8,7 @@ the answer is ``{"statusCode", "body", "headers"}`` with a ``str`` body (the tem
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import time
@@ -89,8 +90,10 @@ def to_invocation(event: Any, context: Any, function_name: str) -> Invocation:
         counts,
     )
     started = time.monotonic()
-    # OpenFaaS spells its watchdog variables in lower case.
+    # OpenFaaS spells its watchdog variables in lower case. The watchdog reads 0 as "no timeout".
     budget = parse_duration(os.environ.get("exec_timeout") or os.environ.get("EXEC_TIMEOUT"))  # noqa: SIM112
+    if budget is not None and budget <= 0:
+        budget = None
 
     def remaining() -> float | None:
         if budget is None:
@@ -112,6 +115,11 @@ def to_invocation(event: Any, context: Any, function_name: str) -> Invocation:
 
 
 def from_response(response: Response) -> dict[str, Any]:
-    body = response.body
-    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    body: Any = response.body
+    if isinstance(body, bytes | bytearray):
+        text = bytes(body).decode("utf-8", "replace")
+    elif isinstance(body, str):
+        text = body
+    else:  # the template would render a list/dict body with str(): always send JSON text instead
+        text = json.dumps(body, default=str, ensure_ascii=False, separators=(",", ":"))
     return {"statusCode": response.status, "body": text, "headers": dict(response.headers)}

@@ -1,0 +1,61 @@
+"""Child: cold start of push-sync. Fresh interpreter, import the FunctionGraph handler, handle one APIG event
+(Harbor PUSH_ARTIFACT) that makes one signed ``sync_images`` call to the bench's loopback server.
+
+argv[1]: sys.path entries (os.pathsep-joined); env BENCH_EVENT: the event (JSON); the settings come from the
+environment like on FunctionGraph. Prints one ``BENCH_RESULT {json}`` line.
+"""
+
+import sys
+import time
+
+T0 = time.perf_counter()
+sys.path[:0] = [p for p in sys.argv[1].split(":") if p]
+
+
+class Context:
+    """The part of the FunctionGraph context a handler may call (no agency: credentials are AK/SK)."""
+
+    def getRequestID(self):
+        return "bench-cold"
+
+    def getRemainingTimeInMilliSeconds(self):
+        return 30_000
+
+    def getFunctionName(self):
+        return "push-sync"
+
+    def getUserData(self, name):
+        return None
+
+
+def main():
+    import json
+    import os
+
+    event = json.loads(os.environ["BENCH_EVENT"])
+    t_import = time.perf_counter()
+    from functions.push_sync.index import handler
+
+    t_handle = time.perf_counter()
+    answer = handler(event, Context())
+    t_done = time.perf_counter()
+    import resource
+
+    status = answer.get("statusCode") if isinstance(answer, dict) else None
+    body = answer.get("body") if isinstance(answer, dict) else answer
+    result = {
+        "t0": T0,
+        "t_done": t_done,
+        "import_ms": (t_handle - t_import) * 1000,
+        "handle_ms": (t_done - t_handle) * 1000,
+        "in_process_ms": (t_done - T0) * 1000,
+        "maxrss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+        "status": status,
+        "body": str(body)[:600],
+        "modules": len(sys.modules),
+    }
+    sys.stdout.write("BENCH_RESULT " + json.dumps(result) + "\n")
+    sys.stdout.flush()
+
+
+main()

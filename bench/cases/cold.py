@@ -1,0 +1,194 @@
+"""Cases 1 and 3: cold start and its peak RSS, push-sync vs the SDK, fresh processes, alternating.
+
+Ours: a fresh interpreter imports ``functions.push_sync.index`` and handles one APIG event carrying a Harbor
+PUSH_ARTIFACT; configured like production with SWR_ENDPOINT (the loopback server), CLOUD_SDK_AK/SK (signing, as
+the SDK does), WEBHOOK_ALLOW_UNAUTHENTICATED=true and one SYNC_RULES rule. SDK: a fresh interpreter builds
+``SwrClient`` (BasicCredentials + endpoint override) and calls ``create_manual_image_sync_repo``. Every run must
+put exactly one correctly signed ``POST .../sync_images`` on the loopback server, or the case fails.
+
+Both children run with ``-I -S`` and an explicit sys.path (no ``.pth`` hooks, no user site), after one untimed
+run each so that both have warm ``.pyc`` files. Timed: spawn → handler/SDK call returned (the same monotonic
+clock in parent and child), and spawn → exit.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from bench.common import (
+    AK,
+    CASES,
+    NAMESPACE,
+    PROJECT_ID,
+    REPOSITORY,
+    SK,
+    TARGET_NAMESPACE,
+    TARGET_REGION,
+    CaseResult,
+    ChildRun,
+    Metric,
+    alternate,
+    pair_ratios,
+    require_files,
+    run_child,
+    stats,
+)
+from bench.context import Ctx
+from bench.events import apig, harbor_push, sync_rules
+
+KEYS = ("cold", "rss")
+PUSH_SYNC = "functions/push_sync/index.py"
+TAG = "v1.0.0"
+
+
+def ours_env(endpoint: str) -> dict[str, str]:
+    return {
+        "SWR_ENDPOINT": endpoint,
+        "CLOUD_SDK_AK": AK,
+        "CLOUD_SDK_SK": SK,
+        "CLOUD_SDK_PROJECT_ID": PROJECT_ID,
+        "WEBHOOK_ALLOW_UNAUTHENTICATED": "true",
+        "SYNC_RULES": sync_rules(),
+        "BENCH_EVENT": json.dumps(apig(harbor_push(TAG))),
+    }
+
+
+def sdk_env(endpoint: str) -> dict[str, str]:
+    cfg = {
+        "endpoint": endpoint,
+        "ak": AK,
+        "sk": SK,
+        "project_id": PROJECT_ID,
+        "namespace": NAMESPACE,
+        "repository": REPOSITORY,
+        "tag": TAG,
+        "target_region": TARGET_REGION,
+        "target_namespace": TARGET_NAMESPACE,
+    }
+    return {"BENCH_SDK": json.dumps(cfg)}
+
+
+def _check_wire(ctx: Ctx, who: str) -> None:
+    seen = ctx.loopback().take()
+    posts = [s for s in seen if s.method == "POST" and s.path.endswith("/sync_images")]
+    bad = [s.signature for s in seen if s.signature != "valid"]
+    if len(posts) != 1 or len(seen) != 1 or bad:
+        described = [f"{s.method} {s.path} ({s.signature})" for s in seen]
+        raise RuntimeError(f"{who}: expected one signed POST .../sync_images, the server saw {described}")
+
+
+def _sample(run: ChildRun) -> dict[str, float]:
+    res = run.result or {}
+    return {
+        "to_response_ms": (float(res["t_done"]) - run.spawned_at) * 1000.0,
+        "wall_ms": run.wall_ms,
+        "import_ms": float(res.get("import_ms", 0.0)),
+        "handle_ms": float(res.get("handle_ms", 0.0)),
+        "maxrss_kib": float(res.get("maxrss_kib", 0)),
+        "modules": float(res.get("modules", 0)),
+    }
+
+
+def run_ours(ctx: Ctx, flags: tuple[str, ...] = ()) -> ChildRun:
+    run = run_child(
+        ctx.ours.argv(CASES / "child_cold_ours.py", flags=flags), ours_env(ctx.loopback().url), timeout=60
+    )
+    res = run.check("push-sync cold start")
+    if not (isinstance(res.get("status"), int) and 200 <= res["status"] < 300):
+        raise RuntimeError(f"push-sync answered {res.get('status')}: {res.get('body')}")
+    _check_wire(ctx, "push-sync")
+    return run
+
+
+def run_sdk(ctx: Ctx, flags: tuple[str, ...] = ()) -> ChildRun:
+    assert ctx.sdk is not None
+    run = run_child(
+        ctx.sdk.interp().argv(CASES / "child_cold_sdk.py", flags=flags),
+        sdk_env(ctx.loopback().url),
+        timeout=60,
+    )
+    res = run.check("SDK cold start")
+    if res.get("status") != 200:
+        raise RuntimeError(f"SDK call answered {res.get('status')}")
+    _check_wire(ctx, "SDK")
+    return run
+
+
+def run(ctx: Ctx) -> list[CaseResult]:
+    require_files(PUSH_SYNC)
+    cold = CaseResult(
+        "cold", "Cold start: fresh process, import + handle one push event (one sync_images call)"
+    )
+    rss = CaseResult("rss", "Peak RSS of the cold start (ru_maxrss at exit of the child)")
+    sdk = ctx.sdk is not None
+
+    # Untimed first runs: compile .pyc for both sides, and prove both paths work end to end.
+    first_ours = run_ours(ctx)
+    cold.details["ours_answer"] = (first_ours.result or {}).get("body")
+    if sdk:
+        run_sdk(ctx)
+
+    ours_runs, sdk_runs = alternate(
+        ctx.runs,
+        lambda _i: _sample(run_ours(ctx)),
+        (lambda _i: _sample(run_sdk(ctx))) if sdk else None,
+    )
+    floor = [
+        _sample(run_child(ctx.ours.argv(CASES / "child_empty.py"), timeout=30))
+        for _ in range(max(3, ctx.runs // 2))
+    ]
+
+    def col(samples: list[dict[str, float]], key: str) -> list[float]:
+        return [s[key] for s in samples]
+
+    def metric(key: str, name: str, unit: str, goal: float | None, goal_text: str, digits: int = 1) -> Metric:
+        ours_v = col(ours_runs, key)
+        sdk_v = col(sdk_runs, key) if sdk else []
+        return Metric(
+            name,
+            unit,
+            ours=stats(ours_v),
+            sdk=stats(sdk_v) if sdk_v else None,
+            pair_ratios=pair_ratios(ours_v, sdk_v) if sdk_v else None,
+            goal=goal,
+            goal_text=goal_text,
+            digits=digits,
+        )
+
+    cold.metrics = [
+        metric("to_response_ms", "spawn → response returned", "ms", 0.5, "≤ 0.5"),
+        metric("wall_ms", "spawn → process exit", "ms", None, "info"),
+        metric("import_ms", "import of the handler / SDK (in process)", "ms", None, "info"),
+        metric("handle_ms", "handle the event / build client + call (in process)", "ms", None, "info"),
+        Metric(
+            "empty interpreter, same flags (floor)",
+            "ms",
+            ours=stats(col(floor, "to_response_ms")),
+            goal_text="info",
+        ),
+    ]
+    cold.details["modules_loaded"] = {
+        "ours": stats(col(ours_runs, "modules")).median,
+        "sdk": stats(col(sdk_runs, "modules")).median if sdk else None,
+    }
+    rss.metrics = [
+        metric("maxrss_kib", "peak RSS (ru_maxrss)", "KiB", 0.75, "≤ 0.75", digits=0),
+        Metric(
+            "empty interpreter, same flags (floor)",
+            "KiB",
+            ours=stats(col(floor, "maxrss_kib")),
+            goal_text="info",
+            digits=0,
+        ),
+    ]
+    if not sdk:
+        for case in (cold, rss):
+            case.status = "partial"
+            case.reason = "SDK side skipped (no bench/.sdk-venv)"
+    _store_samples(ctx, ours_runs, sdk_runs)
+    return [cold, rss]
+
+
+def _store_samples(ctx: Ctx, ours: list[dict[str, Any]], sdk: list[dict[str, Any]]) -> None:
+    ctx.shared["cold_samples"] = {"ours": ours, "sdk": sdk}

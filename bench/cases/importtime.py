@@ -1,0 +1,101 @@
+"""``python -X importtime`` profile of the cold path (the push-sync cold-start child), top 15 by cumulative time.
+
+Each module's self and cumulative times are the median over a few runs (one run is too noisy). Also sums the self
+time per top-level package, which is what tells where a cold start goes (pydantic, structlog, stdlib, ours).
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+from collections import defaultdict
+from dataclasses import dataclass
+
+from bench.cases import cold
+from bench.common import CaseResult, Metric, stats
+from bench.context import Ctx
+
+KEYS = ("importtime",)
+TOP = 15
+
+
+@dataclass
+class Line:
+    name: str
+    depth: int
+    self_us: int
+    cumulative_us: int
+
+
+def parse(stderr: str) -> list[Line]:
+    """Lines look like ``import time:       123 |        456 |   pkg.mod`` (two spaces per nesting level)."""
+    lines: list[Line] = []
+    for raw in stderr.splitlines():
+        if not raw.startswith("import time:"):
+            continue
+        parts = raw[len("import time:") :].split("|")
+        if len(parts) != 3:
+            continue
+        try:
+            self_us, cumulative_us = int(parts[0]), int(parts[1])
+        except ValueError:
+            continue  # the header line
+        text = parts[2]
+        depth = (len(text) - len(text.lstrip()) - 1) // 2
+        lines.append(Line(text.strip(), depth, self_us, cumulative_us))
+    return lines
+
+
+def _profile(runs: list[list[Line]]) -> tuple[list[dict[str, object]], dict[str, float], float]:
+    by_name: dict[str, list[Line]] = defaultdict(list)
+    for lines in runs:
+        for line in lines:
+            by_name[line.name].append(line)
+    rows = []
+    for name, seen in by_name.items():
+        rows.append(
+            {
+                "module": name,
+                "depth": min(s.depth for s in seen),
+                "cumulative_ms": statistics.median(s.cumulative_us for s in seen) / 1000,
+                "self_ms": statistics.median(s.self_us for s in seen) / 1000,
+            }
+        )
+    rows.sort(key=lambda r: float(r["cumulative_ms"]), reverse=True)  # type: ignore[arg-type]
+    packages: dict[str, float] = defaultdict(float)
+    for row in rows:
+        packages[_package(str(row["module"]))] += float(row["self_ms"])  # type: ignore[arg-type]
+    total = sum(packages.values())
+    return rows, dict(sorted(packages.items(), key=lambda kv: kv[1], reverse=True)), total
+
+
+def _package(module: str) -> str:
+    top = module.split(".")[0]
+    if top in sys.stdlib_module_names or top.startswith("_"):
+        return "stdlib"
+    return top
+
+
+def run(ctx: Ctx) -> list[CaseResult]:
+    cold.require_files(cold.PUSH_SYNC)
+    case = CaseResult("importtime", "Import-time profile of the cold path (python -X importtime)")
+    n = 3 if ctx.quick else 5
+    cold.run_ours(ctx)  # warm .pyc
+    ours_runs = [parse(cold.run_ours(ctx, flags=("-X", "importtime")).stderr) for _ in range(n)]
+    rows, packages, total = _profile(ours_runs)
+    case.details["ours_top"] = rows[:TOP]
+    case.details["ours_packages_self_ms"] = {k: round(v, 2) for k, v in packages.items()}
+    case.details["ours_total_self_ms"] = round(total, 2)
+    case.details["ours_module_count"] = len(rows)
+    metrics = [Metric("total import time (sum of self)", "ms", ours=stats([total]), goal_text="info")]
+    if ctx.sdk is not None:
+        cold.run_sdk(ctx)
+        sdk_runs = [parse(cold.run_sdk(ctx, flags=("-X", "importtime")).stderr) for _ in range(n)]
+        sdk_rows, sdk_packages, sdk_total = _profile(sdk_runs)
+        case.details["sdk_top"] = sdk_rows[:TOP]
+        case.details["sdk_packages_self_ms"] = {k: round(v, 2) for k, v in sdk_packages.items()}
+        case.details["sdk_total_self_ms"] = round(sdk_total, 2)
+        case.details["sdk_module_count"] = len(sdk_rows)
+        metrics[0].sdk = stats([sdk_total])
+    case.metrics = metrics
+    return [case]

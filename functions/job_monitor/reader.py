@@ -1,0 +1,125 @@
+"""Incremental reading of ``sync_job``: newest first, page by page (Content-Range driven), stopping at the first
+page that reaches back past the read horizon. A repository with thousands of old jobs and nothing new costs one
+request."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from functions.job_monitor.scope import Gap, RepoRef, error_reason, parallel
+from shared.models import SyncJob
+
+if TYPE_CHECKING:
+    from shared.client import SwrClient
+    from shared.http import Deadline
+
+
+@dataclass
+class RepoJobs:
+    """The jobs of one repository created at or after the horizon, newest first, and how reading ended.
+
+    ``stop`` is ``horizon`` (a job older than the horizon was reached) or ``end`` (no more jobs); anything else
+    (``page_limit``, ``deadline``, or an error reason for a later page) means the history was cut short.
+    """
+
+    repo: RepoRef
+    jobs: list[SyncJob] = field(default_factory=list)
+    pages: int = 0
+    stop: str = "end"
+    detail: str = ""
+
+    @property
+    def complete(self) -> bool:
+        return self.stop in ("horizon", "end")
+
+
+def read_repo(
+    client: SwrClient,
+    repo: RepoRef,
+    horizon_start: datetime,
+    page_size: int,
+    max_pages: int,
+    deadline: Deadline,
+) -> RepoJobs:
+    """Page ``sync_job`` in ``desc`` order until a page reaches a job created before ``horizon_start``.
+
+    The next offset comes from Content-Range (``offset + count``) when SWR sends one, else from the page length.
+    Jobs without ``createdAt`` are kept (their age is unknown). Raises what the client raises for the first
+    page; a failure on a later page keeps what was read and ends with ``stop`` = the error's reason.
+    """
+    out = RepoJobs(repo)
+    offset = 0
+    while True:
+        try:
+            page = client.list_sync_jobs(repo.namespace, repo.repository, page_size, offset, "desc")
+        except Exception as err:
+            if not out.pages:
+                raise
+            out.stop, out.detail = error_reason(err)
+            return out
+        out.pages += 1
+        reached_old = False
+        for job in page.items:
+            if job.created_at is not None and job.created_at < horizon_start:
+                reached_old = True
+                continue
+            out.jobs.append(job)
+        if reached_old:
+            out.stop = "horizon"
+            return out
+        if not page.items or not page.has_more:
+            out.stop = "end"
+            return out
+        if out.pages >= max_pages:
+            out.stop = "page_limit"
+            return out
+        if deadline.expired:
+            out.stop = "deadline"
+            return out
+        cr = page.content_range
+        offset = cr.next_offset if cr is not None and cr.next_offset > offset else offset + len(page.items)
+
+
+@dataclass
+class ScanResult:
+    read: list[RepoJobs] = field(default_factory=list)
+    gaps: list[Gap] = field(default_factory=list)
+    errors: dict[str, int] = field(default_factory=dict)  # reason -> repositories
+
+
+def scan(
+    client: SwrClient,
+    repos: Sequence[RepoRef],
+    horizon_start: datetime,
+    page_size: int,
+    max_pages: int,
+    concurrency: int,
+    deadline: Deadline,
+) -> ScanResult:
+    """Read every repository with bounded concurrency; a repository is skipped once ``deadline`` expired."""
+
+    def one(repo: RepoRef) -> RepoJobs | Gap:
+        if deadline.expired:
+            return Gap(repo.full, "deadline", "not scanned: the scan's time ran out")
+        try:
+            return read_repo(client, repo, horizon_start, page_size, max_pages, deadline)
+        except Exception as err:
+            reason, detail = error_reason(err)
+            return Gap(repo.full, reason, detail)
+
+    result = ScanResult()
+    for item in parallel(one, list(repos), concurrency):
+        if isinstance(item, Gap):
+            result.gaps.append(item)
+            result.errors[item.reason] = result.errors.get(item.reason, 0) + 1
+            continue
+        result.read.append(item)
+        if not item.complete:
+            detail = f"history cut short after {item.pages} page(s)" + (
+                f": {item.detail}" if item.detail else ""
+            )
+            result.gaps.append(Gap(item.repo.full, item.stop, detail, partial=True))
+    return result

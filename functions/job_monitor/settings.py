@@ -1,0 +1,147 @@
+"""Configuration of job-monitor (environment variables; every one is documented in docs/job-monitor.md)."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from shared.config import SwrSettings
+from shared.endpoints import valid_region
+from shared.redact import register_secret
+
+AlertFormat = Literal["generic", "slack", "feishu", "dingtalk", "wecom"]
+ALERT_FORMATS: tuple[str, ...] = ("generic", "slack", "feishu", "dingtalk", "wecom")
+TOKEN_MIN_LEN = 16
+# urn:smn:{region}:{project_id}:{topic_name}
+SMN_URN_RE = re.compile(r"urn:smn:([a-z0-9-]{2,64}):([0-9a-zA-Z]{1,64}):([A-Za-z0-9][A-Za-z0-9_-]{0,255})")
+
+
+def split_list(text: str | None) -> list[str]:
+    """``"a, b,,c"`` → ``["a", "b", "c"]`` (order kept, duplicates dropped)."""
+    if not text:
+        return []
+    return list(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
+
+
+class MonitorSettings(SwrSettings):
+    """SWR access (inherited) plus what the monitor reads, decides and where it alerts."""
+
+    # -- scope and reading --
+    monitor_repos: str | None = Field(default=None, alias="MONITOR_REPOS")
+    monitor_namespaces: str | None = Field(default=None, alias="MONITOR_NAMESPACES")
+    concurrency: int = Field(default=8, ge=1, le=64, alias="MONITOR_CONCURRENCY")
+    page_size: int = Field(default=50, ge=1, le=1000, alias="MONITOR_PAGE_SIZE")
+    max_pages: int = Field(default=200, ge=1, le=100_000, alias="MONITOR_MAX_PAGES")
+    # -- time windows --
+    period_seconds: int = Field(default=300, ge=1, le=7 * 86400, alias="MONITOR_PERIOD_SECONDS")
+    settle_seconds: int = Field(default=300, ge=0, le=7 * 86400, alias="MONITOR_SETTLE_SECONDS")
+    lookback_seconds: int | None = Field(default=None, ge=1, le=30 * 86400, alias="MONITOR_LOOKBACK_SECONDS")
+    stuck_after_seconds: int = Field(default=1800, ge=1, le=30 * 86400, alias="STUCK_AFTER_SECONDS")
+    # -- remediation --
+    resync: bool = Field(default=True, alias="MONITOR_RESYNC")
+    max_resync: int = Field(default=2, ge=0, le=20, alias="MONITOR_MAX_RESYNC")
+    dry_run: bool = Field(default=False, alias="MONITOR_DRY_RUN")
+    # -- manual HTTP calls --
+    monitor_token: str | None = Field(default=None, alias="MONITOR_TOKEN", repr=False)
+    # -- alerts --
+    alert_webhook_url: str | None = Field(default=None, alias="ALERT_WEBHOOK_URL", repr=False)
+    alert_format: AlertFormat = Field(default="generic", alias="ALERT_FORMAT")
+    alert_systemic_threshold: int = Field(default=5, ge=1, le=100_000, alias="ALERT_SYSTEMIC_THRESHOLD")
+    alert_timeout: float = Field(default=5.0, gt=0, le=60, alias="ALERT_TIMEOUT_SECONDS")
+    alert_max_messages: int = Field(default=10, ge=1, le=1000, alias="ALERT_MAX_MESSAGES")
+    alert_repeat_seconds: int = Field(default=3600, ge=0, le=7 * 86400, alias="ALERT_REPEAT_SECONDS")
+    smn_topic_urn: str | None = Field(default=None, alias="SMN_TOPIC_URN")
+    smn_endpoint: str | None = Field(default=None, alias="SMN_ENDPOINT")
+    runtime_project_id: str | None = Field(default=None, alias="RUNTIME_PROJECT_ID")
+
+    @field_validator("alert_format", mode="before")
+    @classmethod
+    def _lower_format(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _monitor_coherent(self) -> MonitorSettings:
+        # Secrets read outside load_settings (tests, CLI) must be masked in logs too.
+        register_secret(self.monitor_token)
+        register_secret(self.alert_webhook_url)
+        problems = self.monitor_problems()
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def monitor_problems(self) -> list[str]:
+        from functions.job_monitor.scope import pattern_problems
+
+        problems: list[str] = []
+        problems += [f"MONITOR_REPOS: {p}" for p in pattern_problems(self.repo_patterns, repos=True)]
+        problems += [
+            f"MONITOR_NAMESPACES: {p}" for p in pattern_problems(self.namespace_patterns, repos=False)
+        ]
+        if self.lookback_seconds is not None and self.lookback_seconds < self.period_seconds:
+            problems.append(
+                "MONITOR_LOOKBACK_SECONDS: must be at least MONITOR_PERIOD_SECONDS "
+                "(jobs created between two runs would never be read)"
+            )
+        if self.monitor_token is not None and len(self.monitor_token) < TOKEN_MIN_LEN:
+            problems.append(f"MONITOR_TOKEN: must be at least {TOKEN_MIN_LEN} characters")
+        if self.alert_webhook_url is not None and not self.alert_webhook_url.startswith(
+            ("http://", "https://")
+        ):
+            problems.append("ALERT_WEBHOOK_URL: must be an http(s) URL")
+        if self.smn_endpoint and not self.smn_endpoint.startswith(("http://", "https://")):
+            problems.append("SMN_ENDPOINT: must be an http(s) URL")
+        if self.smn_topic_urn is not None:
+            if not SMN_URN_RE.fullmatch(self.smn_topic_urn):
+                problems.append("SMN_TOPIC_URN: expected urn:smn:<region>:<project_id>:<topic_name>")
+            elif not self.smn_endpoint and not valid_region(self.smn_region()):
+                problems.append("SMN_ENDPOINT: required (no region to derive it from)")
+        # Problems are joined with "; " (and split on it again by load_settings): keep each one whole.
+        return [p.replace("; ", ", ") for p in problems]
+
+    # -- derived values -------------------------------------------------------------------------------------
+
+    @property
+    def repo_patterns(self) -> list[str]:
+        return split_list(self.monitor_repos)
+
+    @property
+    def namespace_patterns(self) -> list[str]:
+        return split_list(self.monitor_namespaces)
+
+    @property
+    def lookback(self) -> int:
+        """Seconds of the look-back window: MONITOR_LOOKBACK_SECONDS, else 2 x period + settle."""
+        if self.lookback_seconds is not None:
+            return self.lookback_seconds
+        return 2 * self.period_seconds + self.settle_seconds
+
+    @property
+    def horizon(self) -> int:
+        """Seconds of history read per repository (>= look-back).
+
+        Enough to see a whole re-sync streak (the look-back plus one period per allowed re-sync and one more)
+        and a waiting/running job for a period and a settle time after it crossed STUCK_AFTER_SECONDS.
+        """
+        resync_span = self.lookback + (self.max_resync + 1) * self.period_seconds
+        stuck_span = self.stuck_after_seconds + self.period_seconds + self.settle_seconds
+        return max(self.lookback, resync_span, stuck_span)
+
+    def smn_region(self) -> str:
+        match = SMN_URN_RE.fullmatch(self.smn_topic_urn or "")
+        return (match.group(1) if match else "") or (self.swr_region or "")
+
+    def smn_base(self) -> str:
+        if self.smn_endpoint:
+            return self.smn_endpoint.rstrip("/")
+        return f"https://smn.{self.smn_region()}.myhuaweicloud.com"
+
+    def smn_project_id(self) -> str:
+        """CLOUD_SDK_PROJECT_ID, else RUNTIME_PROJECT_ID (set by FunctionGraph), else the topic URN's."""
+        match = SMN_URN_RE.fullmatch(self.smn_topic_urn or "")
+        return self.project_id or self.runtime_project_id or (match.group(2) if match else "")
+
+    @property
+    def alerting_configured(self) -> bool:
+        return bool(self.alert_webhook_url or self.smn_topic_urn)

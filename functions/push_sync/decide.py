@@ -1,0 +1,72 @@
+"""Pure decisions: normalised pushes + sync rules → per-tag targets, or the reason nothing is done."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from functions.push_sync.model import PushEvent
+from shared.batching import SyncItem
+from shared.rules import Match, RuleSet, Target
+
+
+@dataclass(frozen=True)
+class Decision:
+    event: PushEvent
+    matches: tuple[Match, ...]
+    reason: str  # why skipped ("" when there are targets)
+    rejections: tuple[tuple[str, str], ...] = ()  # (rule, why it did not apply), for the decision log
+
+    @property
+    def targets(self) -> tuple[Target, ...]:
+        return tuple(m.target for m in self.matches)
+
+    @property
+    def skipped(self) -> bool:
+        return not self.matches
+
+    def items(self) -> list[SyncItem]:
+        e = self.event
+        return [SyncItem.for_target(e.namespace, e.repository, e.tag, t) for t in self.targets]
+
+
+def unique_events(events: Iterable[PushEvent]) -> list[PushEvent]:
+    """One event per (namespace, repository, tag), in first-seen order; the last known digest wins."""
+    by_key: dict[tuple[str, str, str], PushEvent] = {}
+    for event in events:
+        key = (event.namespace, event.repository, event.tag)
+        if key not in by_key or event.identity:
+            by_key[key] = event  # an existing key keeps its first-seen position
+    return list(by_key.values())
+
+
+def decide(events: Iterable[PushEvent], rules: RuleSet, source_region: str | None = None) -> list[Decision]:
+    """A decision per unique pushed tag. Targets equal to the source itself (same region and namespace as the
+    push, when ``source_region`` is known) are dropped: syncing an image onto itself is a loop."""
+    decisions: list[Decision] = []
+    for event in unique_events(events):
+        evaluation = rules.evaluate(event.namespace, event.repository, event.tag)
+        matches = evaluation.matches
+        loop = tuple(
+            m for m in matches if source_region and m.target.destination == (source_region, event.namespace)
+        )
+        matches = tuple(m for m in matches if m not in loop)
+        reason = ""
+        if not matches:
+            if loop:
+                reason = "the only matching targets are the source repository itself"
+            elif not rules:
+                reason = "no sync rules configured"
+            else:
+                reason = "no rule matched: " + "; ".join(
+                    f"{label}: {why}" for label, why in evaluation.rejections
+                )
+        decisions.append(Decision(event, matches, reason, evaluation.rejections))
+    return decisions
+
+
+def sync_items(decisions: Iterable[Decision]) -> list[SyncItem]:
+    out: list[SyncItem] = []
+    for decision in decisions:
+        out.extend(decision.items())
+    return out

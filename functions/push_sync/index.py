@@ -1,0 +1,14 @@
+"""push-sync entry points: FunctionGraph ``index.handler`` and OpenFaaS ``handle``.
+
+Imports stay light: redis-py and concurrent.futures are only imported when a delivery needs them.
+"""
+
+from __future__ import annotations
+
+from functions.push_sync.app import handle as _handle
+from functions.push_sync.settings import PushSyncSettings
+from shared.runtime.app import FunctionApp
+
+APP: FunctionApp[PushSyncSettings] = FunctionApp("push-sync", PushSyncSettings, _handle)
+handler = APP.functiongraph_handler
+handle = APP.openfaas_handle

@@ -1,0 +1,57 @@
+"""Docker Distribution (registry) notification envelopes: ``{"events": [...]}``.
+
+Media types: ``application/vnd.docker.distribution.events.v1+json`` (registry 2.x),
+``application/vnd.docker.distribution.events.v2+json`` (3.x) or plain ``application/json``. Only ``push`` events of
+a manifest or index are pushes of a tag; layer (blob) pushes, pulls, mounts and deletes are ignored, each with a
+reason. An envelope may mix unrelated events.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from functions.push_sync.model import Ignored, ParseResult
+from functions.push_sync.parsers.common import add_push, obj, show, text
+
+FORMAT = "distribution"
+MEDIA_TYPES = {
+    "application/vnd.docker.distribution.events.v1+json",
+    "application/vnd.docker.distribution.events.v2+json",
+}
+MANIFEST_TYPES = {
+    "application/vnd.docker.distribution.manifest.v2+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.docker.distribution.manifest.v1+json",  # schema1
+    "application/vnd.docker.distribution.manifest.v1+prettyjws",  # signed schema1
+}
+
+
+def looks_like(data: dict[str, Any]) -> bool:
+    events = data.get("events")
+    return isinstance(events, list) and all(isinstance(e, dict) and "action" in e for e in events)
+
+
+def parse(data: dict[str, Any]) -> ParseResult:
+    result = ParseResult(FORMAT)
+    for raw in data.get("events") or []:
+        event = obj(raw)
+        action = text(event.get("action"), 50)
+        target = obj(event.get("target"))
+        media = text(target.get("mediaType"), 200).split(";", 1)[0].strip().lower()
+        name = text(target.get("repository"), 300)
+        where = {"id": show(text(event.get("id"), 100)), "repository": show(name)}
+        if action != "push":
+            result.ignored.append(Ignored(f"action {show(action)} is not a push", FORMAT, where))
+            continue
+        if media and media not in MANIFEST_TYPES:
+            result.ignored.append(
+                Ignored(f"push of a layer or blob ({show(media)}), not a manifest", FORMAT, where)
+            )
+            continue
+        if not media and not text(target.get("tag")):
+            result.ignored.append(Ignored("push without mediaType or tag", FORMAT, where))
+            continue
+        add_push(result, FORMAT, target.get("tag"), target.get("digest"), full_name=name)
+    return result

@@ -1,0 +1,76 @@
+"""Harbor "Default" webhooks (``type: PUSH_ARTIFACT``), also assumed for SWR Enterprise Edition triggers.
+
+Shape (Harbor v2 ``src/pkg/notifier/model/event.go``)::
+
+    {"type": "PUSH_ARTIFACT", "occur_at": 1586922308, "operator": "admin",
+     "event_data": {"resources": [{"digest": "sha256:...", "tag": "latest", "resource_url": "host/ns/repo:latest"}],
+                    "repository": {"name": "repo", "namespace": "ns", "repo_full_name": "ns/repo", ...}}}
+
+SWR EE's body is UNCONFIRMED: fields are read defensively (``event_type``/``data`` aliases, names and tags
+recovered from ``resource_url`` when missing), and the raw payload is logged at debug level.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from functions.push_sync.model import Ignored, ParseResult
+from functions.push_sync.parsers.common import add_push, items, obj, show, text
+
+PUSH_TYPES = {"PUSH_ARTIFACT", "HARBOR.ARTIFACT.PUSHED"}
+FORMAT = "harbor"
+
+
+def looks_like(data: dict[str, Any]) -> bool:
+    kind = data.get("type", data.get("event_type"))
+    return isinstance(kind, str) and (
+        "event_data" in data or "occur_at" in data or kind.upper() in PUSH_TYPES
+    )
+
+
+def parse(data: dict[str, Any]) -> ParseResult:
+    kind = text(data.get("type", data.get("event_type")), 100)
+    result = ParseResult(FORMAT)
+    if kind.upper() not in PUSH_TYPES:
+        result.ignored.append(Ignored(f"event type {show(kind)} is not a push", FORMAT, {"type": show(kind)}))
+        return result
+    payload = data.get("event_data", data.get("data"))
+    parse_event_data(payload, result, FORMAT)
+    return result
+
+
+def parse_event_data(payload: Any, result: ParseResult, source: str) -> None:
+    """``event_data`` (Default) or ``data`` (CloudEvents): resources + repository."""
+    data = obj(payload)
+    repo = obj(data.get("repository"))
+    full_name = text(repo.get("repo_full_name"))
+    if not full_name and text(repo.get("namespace")) and text(repo.get("name")):
+        full_name = f"{text(repo.get('namespace'))}/{text(repo.get('name'))}"
+    resources = items(data.get("resources"))
+    if not resources:
+        result.ignored.append(
+            Ignored("push event without resources", source, {"repository": show(full_name)})
+        )
+        return
+    for resource in resources:
+        res = obj(resource)
+        url_name, url_tag, url_digest = split_resource_url(text(res.get("resource_url")))
+        tag = text(res.get("tag")) or url_tag
+        digest = text(res.get("digest")) or url_digest
+        add_push(result, source, tag, digest, full_name=full_name or url_name)
+
+
+def split_resource_url(url: str) -> tuple[str, str, str]:
+    """``host[:port]/ns/repo:tag`` or ``host/ns/repo@sha256:...`` → (``ns/repo``, tag, digest); no scheme."""
+    if not url:
+        return "", "", ""
+    rest = url.split("://", 1)[-1]
+    _, _, path = rest.partition("/")
+    digest = tag = ""
+    if "@" in path:
+        path, _, digest = path.partition("@")
+    else:
+        head, sep, last = path.rpartition(":")
+        if sep and "/" not in last:
+            path, tag = head, last
+    return path, tag, digest

@@ -1,0 +1,252 @@
+"""(a) the `make package` build, artifact layout and size report; (c) byte-identical rebuilds; the lock."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from localdev.packager import archive, main
+from localdev.packager.build import (
+    FUNCTIONS,
+    MANIFEST_NAME,
+    PROJECT_ROOT,
+    SDK_BASELINE_ZIPPED,
+    deps_zip_name,
+    existing_functions,
+)
+from localdev.packager.wheels import PackagingError, Target, WheelName, read_lock, trim_metadata
+from tests.packaging.conftest import Build, host_target, run_package, skip_if_absent
+
+pytestmark = pytest.mark.packaging
+
+CODE_TOP = {"index.py", "functions", "shared", MANIFEST_NAME, "__pycache__"}
+
+
+def names(zip_path: Path) -> list[str]:
+    with zipfile.ZipFile(zip_path) as zf:
+        return zf.namelist()
+
+
+# -- (a) the build -------------------------------------------------------------------------------------------
+
+
+def test_make_package_equivalent_builds_every_artifact(default_build: Build) -> None:
+    sizes = default_build.sizes
+    assert sizes["target"] == {"python": "3.12", "arch": "x86_64", "platform": "manylinux2014_x86_64"}
+    assert sizes["deps"] == "bundled"
+    kinds = {(a["kind"], a["function"]) for a in sizes["artifacts"]}
+    for function in default_build.functions:
+        assert default_build.zip(function).is_file()
+        assert default_build.tree(function).is_dir(), "Serverless Devs needs the unpacked directory"
+        assert (default_build.openfaas(function) / "handler.py").is_file()
+        assert ("functiongraph-code", function) in kinds
+        assert ("openfaas-handler", function) in kinds
+    for artifact in sizes["artifacts"]:
+        path = default_build.out / artifact["artifact"]
+        assert path.exists(), artifact
+        assert artifact["files"] > 0 and artifact["unpacked_bytes"] > 0 and artifact["zipped_bytes"] > 0
+        if artifact["kind"] == "functiongraph-code":
+            assert artifact["zipped_bytes"] == path.stat().st_size
+            assert artifact["sha256"] == archive.sha256(path)
+            stats = archive.tree_stats(default_build.out / artifact["artifact"].removesuffix(".zip"))
+            assert (stats.files, stats.unpacked_bytes) == (artifact["files"], artifact["unpacked_bytes"])
+    assert sizes["baseline"]["zipped_bytes"] == SDK_BASELINE_ZIPPED
+
+
+def test_every_function_exists_by_now() -> None:
+    missing = [f for f in FUNCTIONS if f not in existing_functions()]
+    if missing:
+        pytest.skip(f"not written yet: {', '.join(missing)} (their artifacts are skipped, not failed)")
+
+
+@pytest.mark.parametrize("function", list(FUNCTIONS))
+def test_code_zip_layout(default_build: Build, function: str) -> None:
+    skip_if_absent(function)
+    entries = names(default_build.zip(function))
+    assert entries == sorted(entries), "entries must be sorted"
+    top = {e.split("/", 1)[0] for e in entries}
+    assert "index.py" in top, "the entry file must be at the zip root"
+    assert {"functions", "shared", "pydantic", "pydantic_core", "structlog"} <= top
+    package = FUNCTIONS[function]
+    assert "functions/__init__.py" in entries
+    assert f"functions/{package}/index.py" in entries
+    others = {p for p in FUNCTIONS.values() if p != package}
+    assert not any(e.split("/")[1] in others for e in entries if e.startswith("functions/") and e.count("/") > 1)
+    for entry in entries:
+        parts = entry.rstrip("/").split("/")
+        assert "tests" not in parts[:-1] and "__pycache__" not in parts[:-2], entry
+        assert not parts[-1].endswith(("~", ".pyi")), entry
+        if parts[0] in ("functions", "shared", "index.py"):
+            assert not parts[-1].startswith("test_") and parts[-1] != "conftest.py", entry
+            # no .pyc for 3.12 unless a 3.12 interpreter was found; never a stray one for another version
+            assert not parts[-1].endswith(".pyc") or parts[-1].endswith(".cpython-312.pyc"), entry
+    core = [e for e in entries if e.startswith("pydantic_core/_pydantic_core.")]
+    assert core == ["pydantic_core/_pydantic_core.cpython-312-x86_64-linux-gnu.so"]
+    with zipfile.ZipFile(default_build.zip(function)) as zf:
+        shim = zf.read("index.py").decode()
+        manifest = json.loads(zf.read(MANIFEST_NAME))
+        for info in zf.infolist():
+            assert info.date_time == (1980, 1, 1, 0, 0, 0)
+            assert info.external_attr >> 16 in (0o100644, 0o040755)
+    assert f"from functions.{package}.index import handler" in shim
+    assert manifest["function"] == function and manifest["python"] == "3.12" and manifest["arch"] == "x86_64"
+    assert manifest["requirements"] == [str(p) for p in read_lock()]
+
+
+@pytest.mark.parametrize("function", list(FUNCTIONS))
+def test_dist_info_is_lean(default_build: Build, function: str) -> None:
+    skip_if_absent(function)
+    entries = names(default_build.zip(function))
+    dist_info = [e for e in entries if ".dist-info/" in e and not e.endswith("/")]
+    assert not [e for e in dist_info if e.endswith(("/RECORD", "/WHEEL", "/INSTALLER"))]
+    metadata = [e for e in dist_info if e.endswith("/METADATA")]
+    assert len(metadata) == len(read_lock())
+    assert any("/licenses/" in e for e in dist_info), "licence texts travel with the code"
+    assert not [e for e in entries if e.startswith(("pydantic/v1/", "pydantic/mypy.py"))]
+    with zipfile.ZipFile(default_build.zip(function)) as zf:
+        for entry in metadata:
+            assert len(zf.read(entry)) < 8000, f"{entry}: the long description is dropped"
+
+
+@pytest.mark.parametrize("function", list(FUNCTIONS))
+def test_openfaas_handler_folder(default_build: Build, function: str) -> None:
+    skip_if_absent(function)
+    folder = default_build.openfaas(function)
+    files = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
+    assert {"handler.py", "requirements.txt", "tox.ini", "handler_test.py", "functions/__init__.py"} <= files
+    assert f"functions/{FUNCTIONS[function]}/index.py" in files
+    assert not [f for f in files if "__pycache__" in f or f.endswith(".pyc") or "/tests/" in f]
+    assert not [f for f in files if f.startswith(("pydantic", "structlog"))], "the image installs requirements"
+    requirements = (folder / "requirements.txt").read_text().split("\n")
+    pins = [line for line in requirements if line and not line.startswith("#")]
+    assert pins == [str(p) for p in read_lock()]
+    assert any(p.startswith("pydantic==") for p in pins) and any(p.startswith("structlog==") for p in pins)
+    handler = (folder / "handler.py").read_text()
+    assert f"from functions.{FUNCTIONS[function]}.index import handle" in handler
+
+
+def test_size_report_is_printed_and_written(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    functions = existing_functions()
+    if not functions:
+        pytest.skip("no function package exists yet")
+    argv = ["--out", str(tmp_path / "dist"), "--no-compile", "--function", functions[0]]
+    run_package(argv)  # fills the wheel cache, or fails with the network hint
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "zipped B" in out and "unpacked B" in out and "files" in out
+    assert f"{SDK_BASELINE_ZIPPED:,}" in out
+    assert (tmp_path / "dist" / "sizes.json").is_file()
+
+
+def test_layer_mode_splits_dependencies(tmp_path: Path) -> None:
+    functions = existing_functions()
+    if not functions:
+        pytest.skip("no function package exists yet")
+    out = tmp_path / "dist"
+    run_package(["--out", str(out), "--deps", "layer", "--no-compile", "--function", functions[0]])
+    target = Target("3.12", "x86_64")
+    deps = out / "functiongraph" / f"{deps_zip_name(target)}.zip"
+    deps_top = {e.split("/", 1)[0] for e in names(deps)}
+    assert {"pydantic", "pydantic_core", "structlog", "typing_extensions.py"} <= deps_top
+    assert not deps_top & {"index.py", "functions", "shared"}, "code and dependencies must not share names"
+    code = out / "functiongraph" / f"{functions[0]}-{target.suffix}.zip"
+    code_top = {e.split("/", 1)[0] for e in names(code)}
+    assert code_top <= CODE_TOP
+    sizes = json.loads((out / "sizes.json").read_text())
+    assert {a["kind"] for a in sizes["artifacts"]} == {"functiongraph-deps", "functiongraph-code", "openfaas-handler"}
+
+
+def test_cli_errors_are_clean(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert main(["--function", "no-such-function", "--out", str(tmp_path)]) == 1
+    assert "unknown function" in capsys.readouterr().err
+    assert main(["--python", "3", "--out", str(tmp_path)]) == 1
+    with pytest.raises(SystemExit):
+        main(["--arch", "mips"])
+
+
+def test_swr_sync_dispatches_package(capsys: pytest.CaptureFixture[str]) -> None:
+    from localdev.cli import main as swr_sync
+
+    with pytest.raises(SystemExit) as exc:
+        swr_sync(["package", "--help"])
+    assert exc.value.code == 0
+    assert "--deps" in capsys.readouterr().out
+
+
+# -- (c) reproducibility -------------------------------------------------------------------------------------
+
+
+def _all_files(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_rebuild_is_byte_identical(tmp_path: Path) -> None:
+    """Two builds from the same sources into different directories: the same bytes, .pyc included."""
+    functions = existing_functions()
+    if not functions:
+        pytest.skip("no function package exists yet")
+    target = host_target()  # this interpreter matches, so byte-code is compiled and compared too
+    outs = []
+    for n in (1, 2):
+        out = tmp_path / f"build{n}" / "dist"
+        argv = ["--python", target.python, "--arch", target.arch, "--out", str(out), "--deps", "bundled"]
+        run_package(argv + [arg for f in functions for arg in ("--function", f)])
+        outs.append(out)
+    first, second = (_all_files(o) for o in outs)
+    assert first.keys() == second.keys()
+    differing = [name for name in first if first[name] != second[name]]
+    assert not differing, f"not reproducible: {differing[:10]}"
+    assert any(name.endswith(f".cpython-{target.nodot}.pyc") for name in first), "byte-code was compiled"
+    assert json.loads(first["sizes.json"])["pyc"] == f"cpython-{target.nodot}"
+
+
+# -- the lock and the wheels ---------------------------------------------------------------------------------
+
+
+def test_lock_matches_the_development_environment() -> None:
+    """The shipped dependency versions are the ones the test suite runs with."""
+    for pin in read_lock():
+        assert importlib.metadata.version(pin.name) == pin.version, f"{pin}: the venv has another version"
+
+
+def test_lock_covers_the_declared_runtime_dependencies() -> None:
+    text = (PROJECT_ROOT / "pyproject.toml").read_text()
+    declared = text.split("dependencies = [", 1)[1].split("]", 1)[0]
+    locked = {p.name for p in read_lock()}
+    for name in ("pydantic", "structlog"):
+        assert name in declared and name in locked
+
+
+@pytest.mark.parametrize(
+    ("filename", "target", "fits"),
+    [
+        ("pydantic_core-2.50.4-cp312-cp312-manylinux_2_17_x86_64.manylinux2014_x86_64.whl", ("3.12", "x86_64"), True),
+        ("pydantic_core-2.50.4-cp312-cp312-manylinux_2_17_x86_64.manylinux2014_x86_64.whl", ("3.10", "x86_64"), False),
+        ("pydantic_core-2.50.4-cp312-cp312-manylinux_2_17_aarch64.manylinux2014_aarch64.whl", ("3.12", "x86_64"), False),
+        ("pydantic_core-2.50.4-cp312-cp312-manylinux_2_17_aarch64.manylinux2014_aarch64.whl", ("3.12", "arm64"), True),
+        ("pydantic_core-2.50.4-cp312-cp312-musllinux_1_1_x86_64.whl", ("3.12", "x86_64"), False),
+        ("pydantic-2.14.3-py3-none-any.whl", ("3.10", "arm64"), True),
+        ("foo-1.0-cp39-abi3-manylinux2014_x86_64.whl", ("3.12", "x86_64"), True),
+        ("foo-1.0-cp313-abi3-manylinux2014_x86_64.whl", ("3.12", "x86_64"), False),
+    ],
+)
+def test_wheel_tag_matching(filename: str, target: tuple[str, str], fits: bool) -> None:
+    wheel = WheelName.parse(filename)
+    assert wheel is not None
+    assert wheel.fits(Target(*target)) is fits
+
+
+def test_metadata_trimming_keeps_the_headers() -> None:
+    raw = b"Metadata-Version: 2.4\nName: x\nVersion: 1.0\n\n# A long README\n\nmore\n"
+    assert trim_metadata(raw) == b"Metadata-Version: 2.4\nName: x\nVersion: 1.0\n"
+
+
+def test_offline_without_cache_fails_clearly(tmp_path: Path) -> None:
+    from localdev.packager.wheels import ensure_wheels
+
+    with pytest.raises(PackagingError, match="--offline"):
+        ensure_wheels(Target("3.12", "x86_64"), tmp_path / "empty-cache", read_lock(), offline=True)
