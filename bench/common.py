@@ -7,7 +7,7 @@ import os
 import statistics
 import subprocess
 import sys
-import time
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -180,32 +180,76 @@ class ChildRun:
         return self.result
 
 
+class _Spawner:
+    """The bench/spawner.py process (see there for why children are not started from this process)."""
+
+    def __init__(self) -> None:
+        self._proc: subprocess.Popen[str] | None = None
+        self._lock = threading.Lock()
+
+    def _ensure(self) -> subprocess.Popen[str]:
+        if self._proc is None or self._proc.poll() is not None:
+            self._proc = subprocess.Popen(
+                [sys.executable, "-I", "-S", str(BENCH / "spawner.py")],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+                bufsize=1,
+            )
+        return self._proc
+
+    def run(self, request: dict[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            proc = self._ensure()
+            assert proc.stdin is not None and proc.stdout is not None
+            proc.stdin.write(json.dumps(request) + "\n")
+            proc.stdin.flush()
+            line = proc.stdout.readline()
+            if not line:
+                self._proc = None
+                raise RuntimeError("the bench spawner died")
+            return dict(json.loads(line))
+
+    def close(self) -> None:
+        with self._lock:
+            proc, self._proc = self._proc, None
+        if proc is not None:
+            assert proc.stdin is not None
+            proc.stdin.close()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+SPAWNER = _Spawner()
+
+
 def run_child(
     argv: Sequence[str],
     env: Mapping[str, str] | None = None,
     timeout: float = 300.0,
     cwd: Path | None = None,
 ) -> ChildRun:
-    """Run one child to completion; ``wall_ms`` spans spawn to exit (what a cold start costs)."""
+    """Run one child to completion (through the spawner); ``wall_ms`` spans spawn to exit."""
     full_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8"}
     full_env.update(env or {})
-    started = time.perf_counter()
-    proc = subprocess.run(
-        list(argv),
-        env=full_env,
-        cwd=str(cwd or ROOT),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-    wall = (time.perf_counter() - started) * 1000.0
+    answer = SPAWNER.run({"argv": list(argv), "env": full_env, "cwd": str(cwd or ROOT), "timeout": timeout})
+    stdout = str(answer["stdout"])
     result = None
-    for line in reversed(proc.stdout.splitlines()):
+    for line in reversed(stdout.splitlines()):
         if line.startswith(RESULT_PREFIX):
             result = json.loads(line[len(RESULT_PREFIX) :])
             break
-    return ChildRun(started, wall, proc.returncode, proc.stdout, proc.stderr, result)
+    return ChildRun(
+        float(answer["spawned_at"]),
+        float(answer["wall_ms"]),
+        int(answer["returncode"]),
+        stdout,
+        str(answer["stderr"]),
+        result,
+    )
 
 
 def alternate(

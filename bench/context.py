@@ -24,6 +24,7 @@ class Ctx:
     sdk: SdkEnv | None  # None: SDK side skipped (smoke tests without bench/.sdk-venv)
     tmp: Path
     log: Callable[[str], None] = _print
+    smoke: bool = False  # tests: one iteration, small data, only proves that every case still runs
     shared: dict[str, object] = field(default_factory=dict)  # results one case hands to another
     _loopback: Loopback | None = None
 
@@ -37,5 +38,7 @@ class Ctx:
             self._loopback.stop()
             self._loopback = None
 
-    def scaled(self, full: int, quick: int) -> int:
+    def pick(self, full: int, quick: int, smoke: int | None = None) -> int:
+        if self.smoke:
+            return quick if smoke is None else smoke
         return quick if self.quick else full

@@ -4,11 +4,15 @@ through the admin API's own ``seed``, latency through a delay fault, request cou
 from __future__ import annotations
 
 import importlib
+import re
+import resource
 from datetime import datetime, timedelta, timezone
 from types import ModuleType
 from typing import Any
 
 from bench.common import AK, SK, NotAvailable, require_files
+
+_NODELAY: list[str] = []
 
 
 class ShiftClock:
@@ -45,14 +49,19 @@ def tcp_nodelay() -> str:
     belongs in localdev/emulator/server.py (``disable_nagle_algorithm = True`` on its request handler); until
     then the bench sets that class attribute at run time. Returns who set it.
     """
+    if _NODELAY:
+        return _NODELAY[0]
     server = importlib.import_module("localdev.emulator.server")
     handler = getattr(server, "_Handler", None)
     if handler is None:
-        return "unknown (no _Handler)"
-    if getattr(handler, "disable_nagle_algorithm", False):
-        return "emulator" if "disable_nagle_algorithm" in vars(handler) else "bench (run-time attribute)"
-    handler.disable_nagle_algorithm = True
-    return "bench (run-time attribute)"
+        who = "unknown (no _Handler)"
+    elif getattr(handler, "disable_nagle_algorithm", False):
+        who = "emulator"
+    else:
+        handler.disable_nagle_algorithm = True
+        who = "bench (run-time class attribute)"
+    _NODELAY.append(who)
+    return who
 
 
 def start(clock: ShiftClock | None = None) -> Any:
@@ -75,3 +84,18 @@ def request_seq(emu: Any) -> int:
 
 def requests_since(emu: Any, seq: int) -> list[dict[str, Any]]:
     return [r for r in emu.state.requests() if int(r["seq"]) > seq]
+
+
+def about_namespace(path: str, namespace: str) -> bool:
+    """Whether an API request (raw path with query) concerns ``namespace`` exactly (not ``namespace``-prefixed)."""
+    return bool(
+        re.search(
+            rf"/namespaces/{re.escape(namespace)}(/|$|\?)|[?&]namespace={re.escape(namespace)}(&|$)", path
+        )
+    )
+
+
+def cpu_ms() -> float:
+    """CPU time of the bench process, i.e. of the in-process emulator while a child runs."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return (usage.ru_utime + usage.ru_stime) * 1000

@@ -18,15 +18,32 @@ NUMBERS = {
     "importtime": "—",
 }
 
-# Written from what the measurements showed; kept next to the numbers they explain.
+# Written from what the measurements showed; the reasoning and the numbers behind it: docs/benchmarks.md.
 FINDINGS = """\
-- Cold path, measured before any change: the push-sync cold start imported `structlog` (~30-40 ms of the
-  import time, mostly `structlog.dev` and `structlog.stdlib`, which drags in `asyncio`) although only the
-  production processors are used. `shared/logs.py` now imports structlog's submodules it uses
-  (`structlog._config`, `structlog.processors`, `structlog.contextvars`, `structlog._output`,
-  `structlog._native`) … see docs/benchmarks.md for what was changed and what it bought.
-- Everything else on the cold path is pydantic (model building at import) and the stdlib (`urllib.request`,
-  `email`, `http.client`); see the profile above.
+In the benchmark itself:
+- Peak RSS: children are started from a small spawner process (bench/spawner.py). Started straight from the
+  bench (which holds the emulator and up to a million seeded jobs), a child's `ru_maxrss` reports the bench's
+  peak, not its own: exec keeps the old address space's high-water mark and Python's subprocess uses vfork
+  (seen: an empty interpreter "peaking" at 216 MB under a 200 MB parent). Each child also reports `VmHWM`.
+- Emulator latency: the emulator writes response head and body in two sends; with Nagle's algorithm on, a
+  keep-alive client (the SDK's requests session) waits for the 40 ms delayed ACK on every call (64 ms per call
+  instead of 24 ms at 20 ms injected latency). The bench sets `disable_nagle_algorithm = True` on the
+  emulator's handler class at run time; the one-line fix belongs in localdev/emulator/server.py.
+
+In the project (measured; shared/logs.py left unchanged):
+- shared/logs.py was measured and not changed: `structlog/__init__.py` imports `dev`, `stdlib`, `testing`,
+  `tracebacks` unconditionally, `structlog._native` (make_filtering_bound_logger, which we use) imports
+  `asyncio`, and `structlog._config` (configure) imports `structlog.dev`. Only a few ms (stdlib.py's own body,
+  testing, threadlocal, the twisted probe) could be skipped, and only by faking the `structlog` package in
+  sys.modules, which would break any `import structlog` user. Not worth it.
+- Cold start cannot reach 0.5 with pydantic + structlog: the "floor of the design" row (no project code at
+  all) is already about 0.7 of the SDK. The rest of our gap is model building at import (`shared.models`),
+  pydantic's plugin loader importing `importlib.metadata` (+ `email`, `zipfile`) on the first model, and
+  `asyncio` via structlog. See docs/benchmarks.md for the proposals to the owners.
+- Warm per-event cost is dominated by logging (compare the LOG_LEVEL=ERROR row): about two thirds of it,
+  and most of that is redaction (`shared.redact.redact` walks every line and runs three regex passes over each
+  string; with it replaced by a no-op the per-event cost about halves). Also `SwrClient._list` builds a
+  pydantic `TypeAdapter` on every call (50-90 µs each): cache one per model.
 """
 
 
@@ -118,6 +135,16 @@ def _importtime(cases: list[CaseResult]) -> list[str]:
         f"{d.get('ours_total_self_ms')} ms in all): "
         + ", ".join(f"{k} {v:.1f} ms" for k, v in list(d.get("ours_packages_self_ms", {}).items())[:8]),
     ]
+    if d.get("ours_stdlib_self_ms"):
+        lines.append(
+            "Standard library part, by top-level module (ours): "
+            + ", ".join(f"{k} {v:.1f} ms" for k, v in list(d["ours_stdlib_self_ms"].items())[:10])
+        )
+    if d.get("structlog_children_ms"):
+        lines.append(
+            "What `import structlog` pulls (cumulative ms of its direct imports): "
+            + ", ".join(f"{k} {v:.1f}" for k, v in list(d["structlog_children_ms"].items())[:5])
+        )
     if "sdk_total_self_ms" in d:
         lines.append(
             f"SDK for comparison ({d.get('sdk_module_count')} modules, {d.get('sdk_total_self_ms')} ms): "

@@ -20,12 +20,13 @@ from types import ModuleType
 
 from bench import report, sdkenv
 from bench.cases import cold, export, importtime, monitor, size, warm
-from bench.common import BENCH, CaseResult, NotAvailable, ours_interp
+from bench.common import BENCH, SPAWNER, CaseResult, NotAvailable, ours_interp
 from bench.context import Ctx
 
-# Run order: cheap and independent first; importtime reuses the cold-start child.
-MODULES: list[ModuleType] = [cold, size, warm, export, monitor, importtime]
+# Run order: size first (cold also runs push-sync from the packaged tree), importtime reuses the cold child.
+MODULES: list[ModuleType] = [size, cold, warm, export, monitor, importtime]
 ALL_KEYS = [key for module in MODULES for key in module.KEYS]
+REPORT_ORDER = ["cold", "size", "rss", "warm", "export", "monitor", "importtime"]
 TITLES = {
     "cold": "Cold start: fresh process, import + handle one push event (one sync_images call)",
     "rss": "Peak RSS of the cold start (ru_maxrss at exit of the child)",
@@ -86,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     if runs < 1:
         raise SystemExit("--runs must be at least 1")
     started = time.monotonic()
+    load_before = os.getloadavg()
     sdk = None if args.no_sdk else sdkenv.ensure()
     results: list[CaseResult] = []
     with tempfile.TemporaryDirectory(prefix="swr-sync-bench-") as tmp:
@@ -103,14 +105,16 @@ def main(argv: list[str] | None = None) -> int:
                 results.extend(case_results)
         finally:
             ctx.close()
-    results.sort(key=lambda r: ALL_KEYS.index(r.key))
+            SPAWNER.close()
+    results.sort(key=lambda r: REPORT_ORDER.index(r.key) if r.key in REPORT_ORDER else 99)
     meta = {
         "when": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "seconds": time.monotonic() - started,
         "mode": "quick" if args.quick else "full",
         "runs": runs,
         "cases": keys,
-        "machine": f"{os.cpu_count()} CPU(s), {platform.machine()}, {platform.system()} {platform.release()}",
+        "machine": f"{os.cpu_count()} CPU(s), {platform.machine()}, {platform.system()} {platform.release()}; "
+        f"load average (1 min) {load_before[0]:.1f} at start, {os.getloadavg()[0]:.1f} at end",
         "ours": f"CPython {platform.python_version()} ({sys.executable})",
         "sdk": (
             "skipped (--no-sdk)"

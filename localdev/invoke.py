@@ -34,15 +34,21 @@ def invoke(function: str, event: Any, runtime: str | None = None, timeout_s: flo
 
 
 def failed(result: Any) -> bool:
-    return isinstance(result, dict) and isinstance(result.get("statusCode"), int) and result["statusCode"] >= 400
+    return (
+        isinstance(result, dict) and isinstance(result.get("statusCode"), int) and result["statusCode"] >= 400
+    )
 
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="swr-sync invoke", description=__doc__.splitlines()[0])
     parser.add_argument("function", choices=sorted(FUNCTIONS))
     parser.add_argument("--event", "-e", required=True, help="event JSON file ('-' for stdin)")
-    parser.add_argument("--runtime", choices=["functiongraph", "openfaas"], help="default: guessed from the event")
-    parser.add_argument("--timeout", type=float, default=30.0, help="function timeout in seconds (default 30)")
+    parser.add_argument(
+        "--runtime", choices=["functiongraph", "openfaas"], help="default: guessed from the event"
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=30.0, help="function timeout in seconds (default 30)"
+    )
     args = parser.parse_args(argv)
     try:
         text = sys.stdin.read() if args.event == "-" else Path(args.event).read_text(encoding="utf-8")

@@ -58,7 +58,9 @@ def stack_environment(emulator_url: str) -> dict[str, str]:
     }
 
 
-def apig_event(method: str, path: str, headers: dict[str, str], query: dict[str, list[str]], body: bytes) -> dict[str, Any]:
+def apig_event(
+    method: str, path: str, headers: dict[str, str], query: dict[str, list[str]], body: bytes
+) -> dict[str, Any]:
     """The FunctionGraph APIG trigger event for an HTTP request (body base64, headers lower-cased)."""
     return {
         "httpMethod": method,
@@ -85,7 +87,11 @@ def timer_event(user_event: dict[str, Any] | None = None) -> dict[str, Any]:
 class Gateway:
     """Routes HTTP requests to function handlers through the FunctionGraph adapter, as APIG would."""
 
-    ROUTES = {("POST", "/push-sync"): "push-sync", ("GET", "/policy-export"): "policy-export", ("POST", "/job-monitor"): "job-monitor"}
+    ROUTES = {
+        ("POST", "/push-sync"): "push-sync",
+        ("GET", "/policy-export"): "policy-export",
+        ("POST", "/job-monitor"): "job-monitor",
+    }
 
     def __init__(self, host: str, port: int, invoke: Callable[[str, dict[str, Any]], Any]) -> None:
         self._invoke = invoke
@@ -111,7 +117,7 @@ class Gateway:
                 self.end_headers()
                 self.wfile.write(payload)
 
-            do_GET = do_POST = do_PUT = do_DELETE = _serve  # noqa: N815
+            do_GET = do_POST = do_PUT = do_DELETE = _serve
 
         self.server = ThreadingHTTPServer((host, port), Handler)
         self.server.daemon_threads = True
@@ -133,7 +139,11 @@ class Gateway:
             return 200, {"Content-Type": "application/json"}, json.dumps(result, default=str).encode()
         raw = result.get("body") or ""
         payload = base64.b64decode(raw) if result.get("isBase64Encoded") else str(raw).encode()
-        return int(result["statusCode"]), {str(k): str(v) for k, v in (result.get("headers") or {}).items()}, payload
+        return (
+            int(result["statusCode"]),
+            {str(k): str(v) for k, v in (result.get("headers") or {}).items()},
+            payload,
+        )
 
     def serve_in_background(self) -> None:
         threading.Thread(target=self.server.serve_forever, name="gateway", daemon=True).start()
@@ -174,8 +184,12 @@ class LocalStack:
         from localdev.emulator import Emulator
 
         self.emulator = Emulator(
-            host=host, port=0, regions=(SOURCE_REGION, TARGET_REGION), default_region=SOURCE_REGION,
-            waiting_seconds=1.0, running_seconds=2.0,
+            host=host,
+            port=0,
+            regions=(SOURCE_REGION, TARGET_REGION),
+            default_region=SOURCE_REGION,
+            waiting_seconds=1.0,
+            running_seconds=2.0,
         )
         self.host, self.port = host, port
         self.monitor_interval = monitor_interval
@@ -199,11 +213,13 @@ class LocalStack:
         state.add_image(DEMO_NAMESPACE, "team/web", "v0.9", region=SOURCE_REGION)
         state.add_image(DEMO_NAMESPACE, "team/api", "v2.0", region=SOURCE_REGION)
         # Two auto-sync policies, so the export has rows and drift has something to say.
-        state.add_sync_repo(DEMO_NAMESPACE, "team/web", TARGET_REGION, DEMO_NAMESPACE, True, False, SOURCE_REGION)
-        state.add_sync_repo(DEMO_NAMESPACE, "team/api", TARGET_REGION, DEMO_NAMESPACE, True, True, SOURCE_REGION)
-        state.add_webhook(
-            f"{self.gateway.url}/push-sync", "harbor", {"Authorization": DEMO_WEBHOOK_SECRET}
+        state.add_sync_repo(
+            DEMO_NAMESPACE, "team/web", TARGET_REGION, DEMO_NAMESPACE, True, False, SOURCE_REGION
         )
+        state.add_sync_repo(
+            DEMO_NAMESPACE, "team/api", TARGET_REGION, DEMO_NAMESPACE, True, True, SOURCE_REGION
+        )
+        state.add_webhook(f"{self.gateway.url}/push-sync", "harbor", {"Authorization": DEMO_WEBHOOK_SECRET})
         if self.monitor_interval > 0:
             threading.Thread(target=self._timer, name="job-monitor-timer", daemon=True).start()
 
@@ -231,7 +247,9 @@ class LocalStack:
         out("1. a developer pushes demo/team/app:v1.0 to the source registry")
         self._push("team/app", "v1.0", out)
         sync_calls = [
-            r for r in self.emulator.state.requests() if r.get("method") == "POST" and "sync_images" in r.get("path", "")
+            r
+            for r in self.emulator.state.requests()
+            if r.get("method") == "POST" and "sync_images" in r.get("path", "")
         ]
         out("2. push-sync called SWR's manual sync API:")
         for r in sync_calls[-3:]:
@@ -259,7 +277,11 @@ class LocalStack:
         status, _, body = _get_post(f"{gw}/job-monitor")
         report = _json_or_text(body)
         if isinstance(report, dict):
-            summary = {k: report.get(k) for k in ("healthy", "counts", "repositories_scanned", "api_calls") if k in report}
+            summary = {
+                k: report.get(k)
+                for k in ("healthy", "counts", "repositories_scanned", "api_calls")
+                if k in report
+            }
             out("   " + json.dumps(summary, separators=(", ", ": "), default=str))
         else:
             out(f"   HTTP {status}: {str(report)[:300]}")
@@ -286,9 +308,13 @@ class LocalStack:
             out(f"   HTTP {status}")
         out("")
         out("try it yourself:")
-        out(f"  curl -s -X POST {emu}/_emulator/images -d '{{\"namespace\":\"demo\",\"repository\":\"team/app\",\"tag\":\"v1.1\"}}'")
+        out(
+            f'  curl -s -X POST {emu}/_emulator/images -d \'{{"namespace":"demo","repository":"team/app","tag":"v1.1"}}\''
+        )
         out(f"  curl -s -X POST {gw}/job-monitor")
-        out(f"  curl -s -H 'Authorization: Bearer {DEMO_EXPORT_TOKEN}' '{gw}/policy-export?namespace=demo&format=json'")
+        out(
+            f"  curl -s -H 'Authorization: Bearer {DEMO_EXPORT_TOKEN}' '{gw}/policy-export?namespace=demo&format=json'"
+        )
         out(f"  curl -s {emu}/_emulator/state | python3 -m json.tool | less")
         return {"sync_calls": len(sync_calls), "job_states": seen, "target_tags": sorted(target_tags)}
 
@@ -299,7 +325,9 @@ class LocalStack:
             out(f"   webhook ({d.get('format')}) → push-sync answered HTTP {d.get('status')}")
             for r in (answer or {}).get("results", []) if isinstance(answer, dict) else []:
                 reason = f" ({r['reason']})" if r.get("reason") else ""
-                out(f"   {r.get('namespace')}/{r.get('repository')}:{r.get('tag')} → {r.get('status')}{reason}")
+                out(
+                    f"   {r.get('namespace')}/{r.get('repository')}:{r.get('tag')} → {r.get('status')}{reason}"
+                )
 
     def _redeliver(self, out: Callable[[str], None]) -> None:
         deliveries = self.emulator.state.deliveries()
@@ -344,15 +372,21 @@ def _json_or_text(body: bytes) -> Any:
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="swr-sync local", description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8000, help="gateway port (default 8000; 0 = any free port)")
-    parser.add_argument("--monitor-interval", type=float, default=60.0, help="job-monitor timer, seconds (0 = off)")
+    parser.add_argument(
+        "--port", type=int, default=8000, help="gateway port (default 8000; 0 = any free port)"
+    )
+    parser.add_argument(
+        "--monitor-interval", type=float, default=60.0, help="job-monitor timer, seconds (0 = off)"
+    )
     parser.add_argument("--once", action="store_true", help="exit after the walkthrough")
     args = parser.parse_args(argv)
     stack = LocalStack(args.host, args.port, args.monitor_interval)
     try:
         stack.start()
     except OSError as err:
-        print(f"swr-sync local: cannot start: {err} (is port {args.port} in use? try --port 0)", file=sys.stderr)
+        print(
+            f"swr-sync local: cannot start: {err} (is port {args.port} in use? try --port 0)", file=sys.stderr
+        )
         return 1
     try:
         stack.walkthrough(lambda line: print(line, flush=True))

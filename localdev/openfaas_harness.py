@@ -46,18 +46,21 @@ def assemble_image(handler_dir: Path, image_dir: Path) -> Path:
 
 def flask_site(dest: Path) -> Path:
     """A site directory holding only Flask and its dependencies (the template's global requirements.txt)."""
-    import importlib.util
+    import importlib.metadata
 
     dest.mkdir(parents=True, exist_ok=True)
     for name in FLASK_DISTRIBUTIONS:
-        spec = importlib.util.find_spec(name)
-        if spec is None or spec.origin is None:
-            raise RuntimeError(f"{name} is not installed (pip install flask)")
-        origin = Path(spec.origin)
-        source = origin.parent if origin.name == "__init__.py" else origin
-        link = dest / source.name
-        if not link.exists():
-            link.symlink_to(source, target_is_directory=source.is_dir())
+        try:
+            dist = importlib.metadata.distribution(name)
+        except importlib.metadata.PackageNotFoundError as err:
+            raise RuntimeError(f"{name} is not installed (pip install flask)") from err
+        # top-level entries of the distribution: its packages/modules and its .dist-info (Flask reads versions)
+        tops = {Path(str(f)).parts[0] for f in dist.files or [] if not str(f).startswith("..")}
+        for top in sorted(tops):
+            source = Path(str(dist.locate_file(top)))
+            link = dest / top
+            if source.exists() and not link.exists() and top != "__pycache__":
+                link.symlink_to(source, target_is_directory=source.is_dir())
     return dest
 
 

@@ -102,18 +102,27 @@ class SwrClient:
         )
 
     @staticmethod
-    def _json(resp: HttpResponse, method: str, path: str) -> Any:
+    def _json(resp: HttpResponse, method: str, path: str, required: bool = False) -> Any:
+        """The body as JSON; ``None`` for an empty body unless ``required``.
+
+        Every call that reads an answer documents a JSON body (a list, even when empty): a 2xx without one is
+        an answer we cannot interpret, so it is a (retryable) TransportError, never "nothing" or "success".
+        """
         if not resp.body.strip():
+            if required:
+                raise TransportError(f"HTTP {resp.status} with an empty body: expected JSON", method, path)
             return None
         try:
             return json.loads(resp.body)
-        except ValueError as err:
+        except (ValueError, RecursionError) as err:
             raise TransportError("response body is not JSON", method, path) from err
 
     def _list(self, model: type[M], resp: HttpResponse, method: str, path: str) -> list[M]:
-        data = self._json(resp, method, path)
-        if data is None:
-            return []
+        data = self._json(resp, method, path, required=True)
+        if not isinstance(data, list):
+            raise TransportError(
+                f"unexpected response shape: expected a JSON list, got {type(data).__name__}", method, path
+            )
         try:
             return TypeAdapter(list[model]).validate_python(data)  # type: ignore[valid-type]
         except ValidationError as err:
@@ -124,13 +133,20 @@ class SwrClient:
     # -- manual sync ----------------------------------------------------------------------------------------
 
     def sync_images(self, namespace: str, repository: str, request: SyncImagesRequest) -> list[str]:
-        """Trigger a manual sync; returns the tags SWR reports as failed (``[]`` = all accepted)."""
+        """Trigger a manual sync; returns the tags SWR reports as failed (``[]`` = all accepted).
+
+        SWR answers the list of failed tags. Any other 2xx answer (empty, not JSON, not a list) does not say
+        which tags were accepted: it raises a retryable :class:`TransportError` rather than claim success,
+        because a redelivered sync only costs an ``existed`` job and a wrongly claimed one loses the image.
+        """
         path = repo_path(namespace, repository, "sync_images")
         resp = self._call("POST", path, body=request.wire())
-        data = self._json(resp, "POST", path)
-        if isinstance(data, list):
-            return [str(t) for t in data]
-        return []
+        data = self._json(resp, "POST", path, required=True)
+        if not isinstance(data, list) or not all(isinstance(t, str) for t in data):
+            raise TransportError(
+                "unexpected sync_images answer: expected the JSON list of failed tags", "POST", path
+            )
+        return list(data)
 
     # -- sync jobs ------------------------------------------------------------------------------------------
 
@@ -142,7 +158,7 @@ class SwrClient:
         path = repo_path(namespace, repository, "sync_job")
         resp = self._call("GET", path, {"filter": f"limit::{limit}|offset::{offset}|order::{order}"})
         jobs = self._list(SyncJob, resp, "GET", path)
-        return Page(jobs, ContentRange.parse(resp.header("content-range")), offset, limit)
+        return Page(jobs, _content_range(resp, offset, len(jobs)), offset, limit)
 
     def iter_sync_jobs(
         self,
@@ -187,7 +203,7 @@ class SwrClient:
         repos = self._list(Repository, resp, "GET", path)
         # The namespace filter is a fuzzy match on SWR: keep exact matches only.
         exact = [r for r in repos if not r.namespace or r.namespace == namespace]
-        return Page(exact, ContentRange.parse(resp.header("content-range")), offset, limit, len(repos))
+        return Page(exact, _content_range(resp, offset, len(repos)), offset, limit, len(repos))
 
     def iter_repos(
         self, namespace: str, page_size: int = 100, max_pages: int = 10_000
@@ -196,14 +212,16 @@ class SwrClient:
         for _ in range(max_pages):
             page = self.list_repos(namespace, page_size, offset)
             yield from page.items
-            if not page.has_more:
-                return
+            if not page.has_more or not page.fetched:
+                return  # an empty page ends the listing whatever Content-Range claims
             offset += page_size  # SWR wants offset to be a multiple of limit
 
     def list_namespaces(self) -> list[Namespace]:
         path = "/v2/manage/namespaces"
-        data = self._json(self._call("GET", path), "GET", path)
-        items = data.get("namespaces", []) if isinstance(data, dict) else data or []
+        data = self._json(self._call("GET", path), "GET", path, required=True)
+        items = data.get("namespaces") if isinstance(data, dict) else data
+        if not isinstance(items, list):
+            raise TransportError("unexpected namespaces shape", "GET", path)
         try:
             return TypeAdapter(list[Namespace]).validate_python(items)
         except ValidationError as err:
@@ -216,6 +234,18 @@ class SwrClient:
     def list_regions(self) -> list[Region]:
         path = "/v2/manage/regions"
         return self._list(Region, self._call("GET", path), "GET", path)
+
+
+def _content_range(resp: HttpResponse, offset: int, received: int) -> ContentRange | None:
+    """The page's Content-Range if it describes this very page (its offset, the items received), else None.
+
+    A header that contradicts the page (another offset, another count) is a server bug: trusting it could skip
+    items (a jump in offset) or stop early (a short total). Paging then falls back to the page length.
+    """
+    content_range = ContentRange.parse(resp.header("content-range"))
+    if content_range is None or content_range.offset != offset or content_range.count != received:
+        return None
+    return content_range
 
 
 def _quote(value: str) -> str:

@@ -10,11 +10,13 @@ from __future__ import annotations
 import email.utils
 import http.client
 import random
+import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timezone
 from typing import Protocol
 
 from shared.errors import ApiError, AuthError, DeadlineExceeded, NotFound, TransportError
@@ -143,6 +145,8 @@ def retry_after_seconds(value: str | None) -> float | None:
         parsed = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
+    if parsed.tzinfo is None:  # "-0000" parses naive: it is UTC, not the machine's local time
+        parsed = parsed.replace(tzinfo=timezone.utc)
     return max(0.0, parsed.timestamp() - time.time())
 
 
@@ -161,11 +165,16 @@ def error_from_response(method: str, path: str, resp: HttpResponse) -> ApiError:
 
 @dataclass
 class CallStats:
-    """Counts kept per client, for reports (monitor, export, benchmarks)."""
+    """Counts kept per client, for reports (monitor, export, benchmarks). Safe to share between threads."""
 
     requests: int = 0
     retries: int = 0
     failures: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def add(self, name: str) -> None:
+        with self._lock:
+            setattr(self, name, getattr(self, name) + 1)
 
 
 def call_with_retries(
@@ -190,7 +199,7 @@ def call_with_retries(
         if remaining <= 0.05:
             raise DeadlineExceeded("no time left for the request")
         request = build()
-        stats.requests += 1
+        stats.add("requests")
         error: ApiError | TransportError
         wait: float | None = None
         try:
@@ -205,20 +214,20 @@ def call_with_retries(
                 refreshed = True
                 continue
             if not api_error.retryable:
-                stats.failures += 1
+                stats.add("failures")
                 raise api_error
             error = api_error
             if resp.status == 429:
                 wait = retry_after_seconds(resp.header("retry-after"))
         attempt += 1
         if attempt >= policy.max_attempts:
-            stats.failures += 1
+            stats.add("failures")
             raise error
         delay = policy.backoff(attempt - 1) if wait is None else min(wait, policy.max_delay * 6)
         if delay >= deadline.remaining() - 0.05:
-            stats.failures += 1
+            stats.add("failures")
             raise error
-        stats.retries += 1
+        stats.add("retries")
         if on_retry is not None:
             on_retry(attempt, delay, error)
         policy.sleep(delay)

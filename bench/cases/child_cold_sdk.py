@@ -13,6 +13,18 @@ T0 = time.perf_counter()
 sys.path[:0] = [p for p in sys.argv[1].split(":") if p]
 
 
+def vmhwm_kib():
+    """Peak RSS of this process's own address space (Linux), to cross-check ru_maxrss."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
 def main():
     import json
     import os
@@ -54,6 +66,7 @@ def main():
         "handle_ms": (t_done - t_handle) * 1000,
         "in_process_ms": (t_done - T0) * 1000,
         "maxrss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+        "vmhwm_kib": vmhwm_kib(),
         "status": response.status_code,
         "body": str(response)[:600],
         "modules": len(sys.modules),

@@ -7,5 +7,10 @@ T0 = time.perf_counter()
 sys.path[:0] = [p for p in sys.argv[1].split(":") if p]
 import resource  # noqa: E402
 
+T_DONE = time.perf_counter()
 rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-sys.stdout.write(f'BENCH_RESULT {{"t0": {T0!r}, "t_done": {time.perf_counter()!r}, "maxrss_kib": {rss}}}\n')
+with open("/proc/self/status", encoding="ascii") as f:
+    hwm = next((line.split()[1] for line in f if line.startswith("VmHWM:")), "null")
+sys.stdout.write(
+    f'BENCH_RESULT {{"t0": {T0!r}, "t_done": {T_DONE!r}, "maxrss_kib": {rss}, "vmhwm_kib": {hwm}}}\n'
+)

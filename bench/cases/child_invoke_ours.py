@@ -45,8 +45,10 @@ def main():
         answer = handler(event, ctx)
         ms = (time.perf_counter() - t) * 1000
         headers: dict = {}
-        if isinstance(answer, dict) and "statusCode" in answer:
+        if isinstance(answer, dict) and "statusCode" in answer and "body" in answer:  # APIG shape
             status, body, headers = answer.get("statusCode"), answer.get("body"), answer.get("headers") or {}
+        elif isinstance(answer, dict):  # a non-HTTP trigger gets the JSON value (may carry statusCode)
+            status, body = answer.get("statusCode"), answer
         else:
             status, body = None, answer
         text = body if isinstance(body, str) else json.dumps(body, default=str)

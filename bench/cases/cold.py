@@ -14,6 +14,7 @@ clock in parent and child), and spawn → exit.
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any
 
 from bench.common import (
@@ -27,6 +28,7 @@ from bench.common import (
     TARGET_REGION,
     CaseResult,
     ChildRun,
+    Interp,
     Metric,
     alternate,
     pair_ratios,
@@ -86,13 +88,16 @@ def _sample(run: ChildRun) -> dict[str, float]:
         "import_ms": float(res.get("import_ms", 0.0)),
         "handle_ms": float(res.get("handle_ms", 0.0)),
         "maxrss_kib": float(res.get("maxrss_kib", 0)),
+        "vmhwm_kib": float(res.get("vmhwm_kib") or 0),
         "modules": float(res.get("modules", 0)),
     }
 
 
-def run_ours(ctx: Ctx, flags: tuple[str, ...] = ()) -> ChildRun:
+def run_ours(ctx: Ctx, flags: tuple[str, ...] = (), interp: Interp | None = None) -> ChildRun:
     run = run_child(
-        ctx.ours.argv(CASES / "child_cold_ours.py", flags=flags), ours_env(ctx.loopback().url), timeout=60
+        (interp or ctx.ours).argv(CASES / "child_cold_ours.py", flags=flags),
+        ours_env(ctx.loopback().url),
+        timeout=60,
     )
     res = run.check("push-sync cold start")
     if not (isinstance(res.get("status"), int) and 200 <= res["status"] < 300):
@@ -129,15 +134,33 @@ def run(ctx: Ctx) -> list[CaseResult]:
     if sdk:
         run_sdk(ctx)
 
+    # The packaged FunctionGraph tree (from the size case), run on its own: the deploy layout.
+    tree = ctx.shared.get("push_sync_tree")
+    deploy = Interp("deploy", sys.executable, [str(tree)]) if tree else None
+    if deploy is not None:
+        run_ours(ctx, interp=deploy)
+    deploy_runs: list[dict[str, float]] = []
+
+    def ours_then_deploy(_i: int) -> dict[str, float]:
+        sample = _sample(run_ours(ctx))
+        if deploy is not None:
+            deploy_runs.append(_sample(run_ours(ctx, interp=deploy)))
+        return sample
+
     ours_runs, sdk_runs = alternate(
-        ctx.runs,
-        lambda _i: _sample(run_ours(ctx)),
+        ctx.runs, ours_then_deploy, (lambda _i: _sample(run_sdk(ctx))) if sdk else None
+    )
+    floor_runs = ctx.pick(max(3, ctx.runs // 2), 3, smoke=1)
+    floor = [
+        _sample(run_child(ctx.ours.argv(CASES / "child_empty.py"), timeout=30)) for _ in range(floor_runs)
+    ]
+    # The least any pydantic + structlog design pays, alternated with the SDK again for its own ratio.
+    run_child(ctx.ours.argv(CASES / "child_floor_deps.py"), timeout=30)
+    deps_floor, deps_sdk = alternate(
+        floor_runs,
+        lambda _i: _sample(run_child(ctx.ours.argv(CASES / "child_floor_deps.py"), timeout=30)),
         (lambda _i: _sample(run_sdk(ctx))) if sdk else None,
     )
-    floor = [
-        _sample(run_child(ctx.ours.argv(CASES / "child_empty.py"), timeout=30))
-        for _ in range(max(3, ctx.runs // 2))
-    ]
 
     def col(samples: list[dict[str, float]], key: str) -> list[float]:
         return [s[key] for s in samples]
@@ -162,24 +185,60 @@ def run(ctx: Ctx) -> list[CaseResult]:
         metric("import_ms", "import of the handler / SDK (in process)", "ms", None, "info"),
         metric("handle_ms", "handle the event / build client + call (in process)", "ms", None, "info"),
         Metric(
+            "floor of the design: pydantic + structlog, one model, one log line (no project code)",
+            "ms",
+            ours=stats(col(deps_floor, "to_response_ms")),
+            sdk=stats(col(deps_sdk, "to_response_ms")) if deps_sdk else None,
+            pair_ratios=pair_ratios(col(deps_floor, "to_response_ms"), col(deps_sdk, "to_response_ms"))
+            if deps_sdk
+            else None,
+            goal_text="info",
+        ),
+        Metric(
             "empty interpreter, same flags (floor)",
             "ms",
             ours=stats(col(floor, "to_response_ms")),
             goal_text="info",
         ),
     ]
+    if deploy_runs:
+        d = col(deploy_runs, "to_response_ms")
+        sdk_v = col(sdk_runs, "to_response_ms")
+        cold.metrics.insert(
+            1,
+            Metric(
+                "spawn → response, ours from the packaged FunctionGraph tree (deploy layout)",
+                "ms",
+                ours=stats(d),
+                sdk=stats(sdk_v) if sdk_v else None,
+                pair_ratios=pair_ratios(d, sdk_v) if sdk_v else None,
+                goal_text="info",
+            ),
+        )
+        cold.details["deploy_tree"] = str(tree)
+        cold.details["deploy_maxrss_kib"] = stats(col(deploy_runs, "maxrss_kib")).median
     cold.details["modules_loaded"] = {
         "ours": stats(col(ours_runs, "modules")).median,
         "sdk": stats(col(sdk_runs, "modules")).median if sdk else None,
     }
     rss.metrics = [
         metric("maxrss_kib", "peak RSS (ru_maxrss)", "KiB", 0.75, "≤ 0.75", digits=0),
+        metric("vmhwm_kib", "peak RSS of the own address space (VmHWM, cross-check)", "KiB", None, "info", 0),
         Metric(
-            "empty interpreter, same flags (floor)",
+            "floor of the design: pydantic + structlog, one model, one log line",
+            "KiB",
+            ours=stats(col(deps_floor, "maxrss_kib")),
+            sdk=stats(col(deps_sdk, "maxrss_kib")) if deps_sdk else None,
+            goal_text="info",
+            digits=0,
+        ),
+        Metric(
+            "empty interpreter, same flags (ru_maxrss; includes the spawner's ~10 MB floor)",
             "KiB",
             ours=stats(col(floor, "maxrss_kib")),
             goal_text="info",
             digits=0,
+            note=f"its VmHWM: {stats(col(floor, 'vmhwm_kib')).median:,.0f} KiB",
         ),
     ]
     if not sdk:

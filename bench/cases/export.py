@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import math
-import resource
 from typing import Any
 
 from bench import emu
@@ -35,7 +34,7 @@ from bench.context import Ctx
 KEYS = ("export",)
 NAMESPACE = "bulk"
 WARM_NAMESPACE = "warmup"
-REPOSITORIES = 1000
+FULL_REPOSITORIES = 1000
 LATENCY = 0.020
 CONCURRENCY = 16
 PAGE = 100
@@ -66,24 +65,18 @@ def setup(repositories: int) -> Any:
     return server
 
 
-def _cpu_ms() -> float:
-    """CPU time of the bench process, i.e. of the in-process emulator while a child runs."""
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return (usage.ru_utime + usage.ru_stime) * 1000
-
-
 def _calls(server: Any, since: int) -> int:
     """API requests about the benchmark namespace since ``since`` (the warm-up export is not counted)."""
-    marks = (f"/namespaces/{NAMESPACE}/", f"namespace={NAMESPACE}")
-    return sum(1 for r in emu.requests_since(server, since) if any(m in str(r["path"]) for m in marks))
+    return sum(1 for r in emu.requests_since(server, since) if emu.about_namespace(str(r["path"]), NAMESPACE))
 
 
 def run(ctx: Ctx) -> list[CaseResult]:
     require_files("functions/policy_export/index.py")
     emu.modules()
     case = CaseResult("export", "Export scaling: policy-export over 1,000 repositories, 20 ms per call")
-    runs = 1 if ctx.quick else min(ctx.runs, 3)
-    server = setup(REPOSITORIES)
+    runs = ctx.pick(min(ctx.runs, 3), 1, smoke=1)
+    repositories = ctx.pick(FULL_REPOSITORIES, FULL_REPOSITORIES, smoke=50)
+    server = setup(repositories)
     try:
         env = {
             "SWR_ENDPOINT": server.url,
@@ -109,7 +102,7 @@ def run(ctx: Ctx) -> list[CaseResult]:
 
         def ours(_i: int) -> dict[str, Any]:
             before = emu.request_seq(server)
-            cpu = _cpu_ms()
+            cpu = emu.cpu_ms()
             child = run_child(
                 ctx.ours.argv(CASES / "child_invoke_ours.py"), {**env, "BENCH_CONFIG_FILE": str(cfg)}, 600
             )
@@ -120,7 +113,7 @@ def run(ctx: Ctx) -> list[CaseResult]:
                     raise RuntimeError(f"policy-export answered {r['status']}: {r['body']}")
             headers = {k.lower(): v for k, v in main["headers"].items()}
             total = int(headers.get("x-export-total", -1))
-            if total != REPOSITORIES or headers.get("x-export-errors") not in ("0", None):
+            if total != repositories or headers.get("x-export-errors") not in ("0", None):
                 raise RuntimeError(
                     f"policy-export exported {total} policies, errors {headers.get('x-export-errors')}"
                 )
@@ -129,13 +122,13 @@ def run(ctx: Ctx) -> list[CaseResult]:
                 "calls": _calls(server, before),
                 "policies": total,
                 "client_cpu_ms": res.get("cpu_ms"),
-                "emulator_cpu_ms": _cpu_ms() - cpu,
+                "emulator_cpu_ms": emu.cpu_ms() - cpu,
             }
 
         def sdk(_i: int) -> dict[str, Any]:
             assert ctx.sdk is not None
             before = emu.request_seq(server)
-            cpu = _cpu_ms()
+            cpu = emu.cpu_ms()
             sdk_cfg = {
                 "endpoint": server.url,
                 "ak": AK,
@@ -147,24 +140,30 @@ def run(ctx: Ctx) -> list[CaseResult]:
                 ctx.sdk.interp().argv(CASES / "child_export_sdk.py"), {"BENCH_SDK": json.dumps(sdk_cfg)}, 600
             )
             res = child.check("SDK export loop")
-            if res["policies"] != REPOSITORIES:
-                raise RuntimeError(f"SDK loop found {res['policies']} policies, expected {REPOSITORIES}")
+            if res["policies"] != repositories:
+                raise RuntimeError(f"SDK loop found {res['policies']} policies, expected {repositories}")
             res["server_calls"] = _calls(server, before)
-            res["emulator_cpu_ms"] = _cpu_ms() - cpu
+            res["emulator_cpu_ms"] = emu.cpu_ms() - cpu
             return res
 
+        def floor() -> float:
+            floor_env = {**env, "BENCH_NAMESPACE": NAMESPACE, "BENCH_CONCURRENCY": str(CONCURRENCY)}
+            child = run_child(ctx.ours.argv(CASES / "child_export_floor.py"), floor_env, 600)
+            return float(child.check("export floor")["ms"])
+
         ours_runs, sdk_runs = alternate(runs, ours, sdk if ctx.sdk is not None else None)
+        floors = [floor() for _ in range(runs)]
     finally:
         server.stop()
 
-    pages = math.ceil(REPOSITORIES / PAGE)
-    ideal_ms = (math.ceil(REPOSITORIES / CONCURRENCY) + pages) * LATENCY * 1000
+    pages = math.ceil(repositories / PAGE)
+    ideal_ms = (math.ceil(repositories / CONCURRENCY) + pages) * LATENCY * 1000
     o = [float(r["ms"]) for r in ours_runs]
     s = [float(r["ms"]) for r in sdk_runs]
     ours_stats = stats(o)
     case.metrics = [
         Metric(
-            f"wall time, {REPOSITORIES:,} repositories (ours: concurrency {CONCURRENCY}; SDK: sequential loop)",
+            f"wall time, {repositories:,} repositories (ours: concurrency {CONCURRENCY}; SDK: sequential loop)",
             "ms",
             ours=ours_stats,
             sdk=stats(s) if s else None,
@@ -182,6 +181,15 @@ def run(ctx: Ctx) -> list[CaseResult]:
             note="the ratio column is ours / ideal here",
         ),
         Metric(
+            f"ours vs the same requests through a bare {CONCURRENCY}-thread pool (this machine's floor)",
+            "ms",
+            ours=ours_stats,
+            ratio_override=ours_stats.median / stats(floors).median,
+            goal_text="info (1.00 = no export overhead)",
+            digits=0,
+            note=f"floor median {stats(floors).median:,.0f} ms; the ratio column is ours / floor here",
+        ),
+        Metric(
             "SWR API requests per export",
             "requests",
             ours=stats([float(r["calls"]) for r in ours_runs]),
@@ -191,14 +199,15 @@ def run(ctx: Ctx) -> list[CaseResult]:
         ),
     ]
     case.details = {
-        "repositories": REPOSITORIES,
+        "repositories": repositories,
         "latency_ms": LATENCY * 1000,
         "concurrency": CONCURRENCY,
         "listing_pages": pages,
         "ideal_ms": ideal_ms,
-        "sdk_sequential_floor_ms": (REPOSITORIES + pages) * LATENCY * 1000,
-        "ours_listing_pages": ours_runs[0]["calls"] - REPOSITORIES if ours_runs else None,
+        "sdk_sequential_floor_ms": (repositories + pages) * LATENCY * 1000,
+        "ours_listing_pages": ours_runs[0]["calls"] - repositories if ours_runs else None,
         "runs": runs,
+        "floor_ms": floors,
         "ours_runs": ours_runs,
         "sdk_runs": sdk_runs,
         "emulator_tcp_nodelay": emu.tcp_nodelay(),

@@ -46,6 +46,35 @@ def parse(stderr: str) -> list[Line]:
     return lines
 
 
+def children(lines: list[Line], name: str) -> dict[str, float]:
+    """Cumulative ms of the modules ``name`` imported directly (importtime prints children before parents)."""
+    for index, line in enumerate(lines):
+        if line.name != name:
+            continue
+        out: dict[str, float] = {}
+        for prev in reversed(lines[:index]):
+            if prev.depth <= line.depth:
+                break
+            if prev.depth == line.depth + 1:
+                out[prev.name] = prev.cumulative_us / 1000
+        return out
+    return {}
+
+
+def _median_children(runs: list[list[Line]], name: str) -> dict[str, float]:
+    per: dict[str, list[float]] = defaultdict(list)
+    for lines in runs:
+        for child, ms in children(lines, name).items():
+            per[child].append(ms)
+    ranked = {k: round(statistics.median(v), 2) for k, v in per.items()}
+    return dict(sorted(ranked.items(), key=lambda kv: kv[1], reverse=True))
+
+
+def _median_cumulative(runs: list[list[Line]], name: str) -> float | None:
+    values = [line.cumulative_us / 1000 for lines in runs for line in lines if line.name == name]
+    return round(statistics.median(values), 2) if values else None
+
+
 def _profile(runs: list[list[Line]]) -> tuple[list[dict[str, object]], dict[str, float], float]:
     by_name: dict[str, list[Line]] = defaultdict(list)
     for lines in runs:
@@ -65,7 +94,11 @@ def _profile(runs: list[list[Line]]) -> tuple[list[dict[str, object]], dict[str,
     packages: dict[str, float] = defaultdict(float)
     for row in rows:
         packages[_package(str(row["module"]))] += float(row["self_ms"])  # type: ignore[arg-type]
-    total = sum(packages.values())
+    for row in rows:
+        name = str(row["module"])
+        if _package(name) == "stdlib":
+            packages["stdlib:" + name.split(".")[0]] += float(row["self_ms"])  # type: ignore[arg-type]
+    total = sum(v for k, v in packages.items() if not k.startswith("stdlib:"))
     return rows, dict(sorted(packages.items(), key=lambda kv: kv[1], reverse=True)), total
 
 
@@ -79,21 +112,44 @@ def _package(module: str) -> str:
 def run(ctx: Ctx) -> list[CaseResult]:
     cold.require_files(cold.PUSH_SYNC)
     case = CaseResult("importtime", "Import-time profile of the cold path (python -X importtime)")
-    n = 3 if ctx.quick else 5
+    n = ctx.pick(5, 3, smoke=1)
     cold.run_ours(ctx)  # warm .pyc
     ours_runs = [parse(cold.run_ours(ctx, flags=("-X", "importtime")).stderr) for _ in range(n)]
     rows, packages, total = _profile(ours_runs)
     case.details["ours_top"] = rows[:TOP]
-    case.details["ours_packages_self_ms"] = {k: round(v, 2) for k, v in packages.items()}
+    case.details["ours_packages_self_ms"] = {
+        k: round(v, 2) for k, v in packages.items() if not k.startswith("stdlib:")
+    }
+    case.details["ours_stdlib_self_ms"] = {
+        k.removeprefix("stdlib:"): round(v, 2) for k, v in list(packages.items()) if k.startswith("stdlib:")
+    }
     case.details["ours_total_self_ms"] = round(total, 2)
     case.details["ours_module_count"] = len(rows)
+    case.details["structlog_children_ms"] = _median_children(ours_runs, "structlog")
+    case.details["notable_cumulative_ms"] = {
+        name: _median_cumulative(ours_runs, name)
+        for name in (
+            "structlog",
+            "structlog.stdlib",
+            "structlog.dev",
+            "asyncio",
+            "pydantic",
+            "pydantic.plugin._loader",
+            "importlib.metadata",
+            "shared.models",
+            "urllib.request",
+            "email.utils",
+        )
+    }
     metrics = [Metric("total import time (sum of self)", "ms", ours=stats([total]), goal_text="info")]
     if ctx.sdk is not None:
         cold.run_sdk(ctx)
         sdk_runs = [parse(cold.run_sdk(ctx, flags=("-X", "importtime")).stderr) for _ in range(n)]
         sdk_rows, sdk_packages, sdk_total = _profile(sdk_runs)
         case.details["sdk_top"] = sdk_rows[:TOP]
-        case.details["sdk_packages_self_ms"] = {k: round(v, 2) for k, v in sdk_packages.items()}
+        case.details["sdk_packages_self_ms"] = {
+            k: round(v, 2) for k, v in sdk_packages.items() if not k.startswith("stdlib:")
+        }
         case.details["sdk_total_self_ms"] = round(sdk_total, 2)
         case.details["sdk_module_count"] = len(sdk_rows)
         metrics[0].sdk = stats([sdk_total])

@@ -42,6 +42,8 @@ ENVELOPE = 100
 
 
 def _sizes(ctx: Ctx) -> dict[str, int]:
+    if ctx.smoke:
+        return {"single": 10, "envelopes": 1, "warmup": 3, "sign_iterations": 100}
     if ctx.quick:
         return {"single": 200, "envelopes": 5, "warmup": 30, "sign_iterations": 2000}
     return {"single": 1000, "envelopes": 20, "warmup": 100, "sign_iterations": 10000}
@@ -111,11 +113,21 @@ def run(ctx: Ctx) -> list[CaseResult]:
     configs = [ours_config(ctx, i) for i in range(runs)]
     sdk_cfg = sdk_config(ctx) if ctx.sdk is not None else None
 
+    quiet_runs: list[dict[str, Any]] = []
+
     def ours(i: int) -> dict[str, Any]:
         child = run_child(
             ctx.ours.argv(CASES / "child_warm_ours.py"), {**env, "BENCH_CONFIG_FILE": str(configs[i])}, 300
         )
-        return _check(child.check("push-sync warm"), "push-sync")
+        result = _check(child.check("push-sync warm"), "push-sync")
+        # The same with LOG_LEVEL=ERROR (no info lines): how much of the per-event cost is logging.
+        quiet = run_child(
+            ctx.ours.argv(CASES / "child_warm_ours.py"),
+            {**env, "LOG_LEVEL": "ERROR", "BENCH_CONFIG_FILE": str(configs[i])},
+            300,
+        )
+        quiet_runs.append(_check(quiet.check("push-sync warm, LOG_LEVEL=ERROR"), "push-sync"))
+        return result
 
     def sdk(_i: int) -> dict[str, Any]:
         assert ctx.sdk is not None and sdk_cfg is not None
@@ -138,8 +150,18 @@ def run(ctx: Ctx) -> list[CaseResult]:
             goal_text=goal_text,
         )
 
+    quiet_single = [float(r["single_us_median"]) for r in quiet_runs]
+    sdk_single = [float(r["single_us_median"]) for r in sdk_runs]
     case.metrics = [
         metric("single_us_median", "one Harbor push event (median per event)"),
+        Metric(
+            "one Harbor push event, LOG_LEVEL=ERROR (the info log lines not written)",
+            "µs/event",
+            ours=stats(quiet_single),
+            sdk=stats(sdk_single) if sdk_single else None,
+            pair_ratios=pair_ratios(quiet_single, sdk_single) if sdk_single else None,
+            goal_text="info",
+        ),
         metric("envelope_us_per_event_median", f"{ENVELOPE}-event Distribution envelope, per event"),
         metric("sign_only_us", "signer alone, one POST sync_images request"),
     ]

@@ -26,7 +26,6 @@ from functions.job_monitor.classify import (
     EXHAUSTED,
     FAILED,
     INCOMPLETE,
-    STUCK,
     Key,
     Policy,
     classify,
@@ -46,6 +45,7 @@ from shared.http import Deadline
 from shared.runtime.model import Invocation, Response
 
 FUNCTION = "job-monitor"
+_ACTIONS = frozenset({ISSUED, REJECTED, ERROR, DRY_RUN, SKIPPED})
 
 
 class BadRequest(Exception):
@@ -289,16 +289,19 @@ def run_monitor(
             break
 
     due = [s for s in states if is_due(s, policy) and not resynced.remediating(s.key)]
+    due_keys = {s.key for s in due}
     for s in states:
-        if s.category in (FAILED, STUCK):
+        # One line per decision taken in this run (keys merely still failing are in the report line only).
+        outcome = resynced.outcome.get(s.key)
+        if s.key in due_keys or outcome in _ACTIONS:
             log.info(
-                "key unhealthy",
+                "key decision",
                 key=s.key.label,
                 category=s.category,
                 job_id=s.latest.id,
                 status=s.latest.status.value,
-                resync=resynced.outcome.get(s.key),
-                due=s in due,
+                resync=outcome,
+                alert=s.key in due_keys and opts.alert,
             )
     alerts = (
         compose(due, report.systemic, notes, settings.alert_max_messages, swr_alert_obj) if opts.alert else []

@@ -108,6 +108,8 @@ def scan(
             return read_repo(client, repo, horizon_start, page_size, max_pages, deadline)
         except Exception as err:
             reason, detail = error_reason(err)
+            if reason == "unreachable" and deadline.expired:
+                reason = "deadline"  # a socket timeout cut short by the function's own deadline
             return Gap(repo.full, reason, detail)
 
     result = ScanResult()

@@ -162,9 +162,9 @@ def resolve(
 ) -> tuple[list[RepoRef], list[Gap]]:
     """Expand the configured scope to concrete repositories; what could not be listed comes back as gaps.
 
-    Exact ``namespace/repository`` entries cost nothing. A glob in the namespace part needs one
-    ``list_namespaces`` call; each namespace that has a glob repository part, or is monitored whole, is listed
-    once with ``iter_repos``.
+    Exact ``namespace/repository`` entries cost nothing (a missing one is reported ``not_found`` by the scan).
+    A glob in the namespace part needs one ``list_namespaces`` call; every namespace that must be searched
+    (glob in either part, or monitored whole) is listed once with ``iter_repos``.
     """
     entries = _entries(repo_patterns, namespaces)
     found: set[RepoRef] = set()
@@ -186,10 +186,9 @@ def resolve(
         for name in known:
             for entry in glob_ns:
                 if entry.namespace.matches(name):
-                    if entry.exact_repository is not None:
-                        found.add(RepoRef(name, entry.exact_repository))
-                    else:
-                        to_list.setdefault(name, []).append(entry)
+                    # Listed even for an exact repository part: "*/app" must not report every namespace
+                    # without an "app" as a missing repository.
+                    to_list.setdefault(name, []).append(entry)
 
     def list_namespace(namespace: str) -> tuple[list[str], Gap | None]:
         if deadline.expired:

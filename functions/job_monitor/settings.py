@@ -19,10 +19,24 @@ SMN_URN_RE = re.compile(r"urn:smn:([a-z0-9-]{2,64}):([0-9a-zA-Z]{1,64}):([A-Za-z
 
 
 def split_list(text: str | None) -> list[str]:
-    """``"a, b,,c"`` → ``["a", "b", "c"]`` (order kept, duplicates dropped)."""
+    """``"a, b,,c"`` → ``["a", "b", "c"]`` (order kept, duplicates dropped).
+
+    Commas inside ``{...}`` (glob alternatives, regex repetition counts) do not split.
+    """
     if not text:
         return []
-    return list(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
+    parts: list[str] = []
+    depth, start = 0, 0
+    for i, char in enumerate(text):
+        if char == "{":
+            depth += 1
+        elif char == "}":
+            depth = max(0, depth - 1)
+        elif char == "," and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    parts.append(text[start:])
+    return list(dict.fromkeys(part.strip() for part in parts if part.strip()))
 
 
 class MonitorSettings(SwrSettings):

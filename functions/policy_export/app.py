@@ -106,7 +106,7 @@ def handle(settings: FunctionSettings, invocation: Invocation) -> Response:
     headers = _headers(query, result, doc, page, etag, req, generated_at)
     if not_modified(req.header("if-none-match"), etag):
         log.info("not modified", etag=etag)
-        keep = ("ETag", "Cache-Control", "Vary", "X-Content-SHA256")
+        keep = ("ETag", "Cache-Control", "Vary", "X-Export-Content-Hash")
         return Response(304, "", {k: headers[k] for k in keep})
     log.info(
         "page rendered",
@@ -192,7 +192,7 @@ def _headers(
         "Cache-Control": "private, no-cache",
         "Vary": "Accept, Authorization",
         "X-Content-Type-Options": "nosniff",
-        "X-Content-SHA256": result.content_hash,
+        "X-Export-Content-Hash": result.content_hash,
         "X-Export-Count": str(page.policies),
         "X-Export-Total": str(len(result.policies)),
         "X-Export-Errors": str(len(result.errors)),

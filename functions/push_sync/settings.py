@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import re
 
 from pydantic import Field, PrivateAttr, model_validator
@@ -59,6 +60,10 @@ class PushSyncSettings(SwrSettings):
             ("redis://", "rediss://", "unix://")
         ):
             problems.append("IDEMPOTENCY_REDIS_URL: must be a redis://, rediss:// or unix:// URL")
+        elif self.idempotency_redis_url and importlib.util.find_spec("redis") is None:
+            problems.append(
+                "IDEMPOTENCY_REDIS_URL: set, but redis-py is not installed (install swr-sync[redis])"
+            )
         if problems:
             raise ValueError("; ".join(p.replace("; ", ", ") for p in problems))
         return self

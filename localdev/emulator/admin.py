@@ -253,6 +253,11 @@ def _route(state: EmulatorState, request: Request) -> Response:
                 return Response.json(200, state.force_job_status(job_id, status))
         except StateError as err:
             raise AdminError(404 if "no sync job" in str(err) else 400, str(err)) from err
+    if path == "/_emulator/tokens/expire" and method == "POST":
+        user = _body(request).get("user")
+        if user is not None and not isinstance(user, str):
+            raise AdminError(400, "user must be a string")
+        return Response.json(200, {"expired": state.expire_tokens(user)})
     if path == "/_emulator/tokens" and method == "POST":
         body = _body(request)
         seconds = body.get("expires_in", 24 * 3600)

@@ -3,6 +3,10 @@
 A fault matches on the method (optional, case-insensitive) and a regular expression searched in the raw path
 *with* its query string, exactly as received. It fires ``times`` times (default 1; ``None`` or 0 = forever).
 Admin requests (``/_emulator/...``) are never faulted, so a test can always clean up.
+
+Without ``status`` or ``reset`` the request is served normally (after ``delay``); ``headers`` are then merged
+into the real answer and ``body``, when given, replaces its body. That simulates a server that did the work
+but answered badly: a wrong ``Content-Range`` on a real page, a garbled body after a job was created.
 """
 
 from __future__ import annotations
@@ -66,8 +70,8 @@ class Fault:
             raise FaultError("reset must be a boolean")
         if times is not None and (isinstance(times, bool) or not isinstance(times, int) or times < 0):
             raise FaultError("times must be a non-negative integer or null")
-        if status is None and not reset and not delay:
-            raise FaultError("a fault needs at least one of status, delay or reset")
+        if status is None and not reset and not delay and not headers and body is None:
+            raise FaultError("a fault needs at least one of status, delay, reset, headers or body")
         remaining = times if times else None
         return cls(
             path=path,
@@ -81,6 +85,11 @@ class Fault:
             remaining=remaining,
             times=remaining,
         )
+
+    @property
+    def rewrites(self) -> bool:
+        """A served-normally fault that changes the real answer's headers or body."""
+        return self.status is None and not self.reset and (bool(self.headers) or self.body is not None)
 
     def matches(self, method: str, raw_path: str) -> bool:
         if self.method is not None and self.method != method.upper():

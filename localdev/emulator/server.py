@@ -34,6 +34,9 @@ _REGION_PREFIX = re.compile(r"/regions/([^/?#]+)(/.*)?")
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's default backlog of 5 drops SYNs when a client opens 16+ connections at once (each drop
+    # costs a 1 s retransmit): concurrent exports and load tests need a real backlog.
+    request_queue_size = 128
     emulator: Emulator
 
     def handle_error(self, request: Any, client_address: Any) -> None:  # quiet: clients hang up, resets
@@ -137,6 +140,8 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception:  # an emulator bug must still answer like SWR would
             log.exception("emulator error on %s %s", req.method, scrub(self.path))
             resp = Problem.swr(500, INTERNAL, "Internal error").response(request_id)
+        if fault is not None and fault.rewrites:
+            resp = _rewrite(resp, fault.body, fault.headers)
         entry["status"] = resp.status
         self._send(resp, request_id)
 
@@ -184,6 +189,17 @@ def _loggable(body: bytes) -> Any:
         return redact(json.loads(body))
     except ValueError:
         return scrub(body[:LOGGED_BODY_MAX].decode("utf-8", "replace"))
+
+
+def _rewrite(resp: Response, body: Any, headers: dict[str, str]) -> Response:
+    """The real answer with the fault's headers merged in (case-insensitively) and its body, if any."""
+    out = {k: v for k, v in resp.headers.items() if k.lower() not in {h.lower() for h in headers}}
+    out.update(headers)
+    if body is None:
+        data = resp.body
+    else:
+        data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
+    return Response(resp.status, data, out)
 
 
 def _fault_response(status: int, body: Any, headers: dict[str, str]) -> Response:

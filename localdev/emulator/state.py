@@ -741,6 +741,16 @@ class EmulatorState:
                 return None, "The token must be updated"
             return self.users.get(record.user) or User(record.user, "", record.domain), ""
 
+    def expire_tokens(self, user: str | None = None) -> int:
+        """Expire every issued token (of ``user``, if given) now, as IAM would after 24 h; static tokens are
+        not affected. A client that cached one gets 401 "The token must be updated" on its next call."""
+        with self.mutating():
+            now = self.now()
+            hit = [r for r in self.tokens.values() if user is None or r.user == user]
+            for record in hit:
+                record.expires_at = min(record.expires_at, now)
+            return len(hit)
+
     # -- webhooks, faults, request log ---------------------------------------------------------------------
 
     def add_webhook(self, url: str, format: str = "harbor", headers: dict[str, str] | None = None) -> Webhook:

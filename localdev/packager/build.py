@@ -27,7 +27,15 @@ from pathlib import Path
 from typing import Any
 
 from localdev.packager import archive
-from localdev.packager.wheels import PackagingError, Pin, Target, ensure_wheels, read_lock, sha256_file, unpack_wheel
+from localdev.packager.wheels import (
+    PackagingError,
+    Pin,
+    Target,
+    ensure_wheels,
+    read_lock,
+    sha256_file,
+    unpack_wheel,
+)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # deployable name -> package under functions/
@@ -315,20 +323,35 @@ def find_compiler(target: Target, explicit: str | None) -> str | None:
                 f"--compile-with {explicit}: need CPython {target.python}, found {found[1] if found else 'nothing runnable'}"
             )
         return explicit
-    if sys.implementation.name == "cpython" and f"{sys.version_info[0]}.{sys.version_info[1]}" == target.python:
+    if (
+        sys.implementation.name == "cpython"
+        and f"{sys.version_info[0]}.{sys.version_info[1]}" == target.python
+    ):
         return sys.executable
-    candidate = shutil.which(f"python{target.python}")
-    if candidate and _interpreter_version(candidate) == ("cpython", target.python):
-        return candidate
+    candidates: list[str] = []
+    on_path = shutil.which(f"python{target.python}")
+    if on_path:
+        candidates.append(on_path)
+    # pyenv installs (its shims on PATH only work for the globally selected versions)
+    pyenv_root = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv")
+    installs = sorted(
+        pyenv_root.glob(f"versions/{target.python}.*/bin/python{target.python}"),
+        key=lambda p: [int(x) if x.isdigit() else 0 for x in p.parts[-3].split(".")],
+        reverse=True,
+    )
+    candidates += [str(p) for p in installs]
+    for candidate in candidates:
+        if _interpreter_version(candidate) == ("cpython", target.python):
+            return candidate
     return None
 
 
 def compile_tree(python: str, root: Path, paths: list[Path]) -> None:
     """Write ``__pycache__/*.cpython-3X.pyc`` for ``paths`` (under ``root``), reproducibly.
 
-    unchecked-hash pycs stay valid whatever mtimes the unzip gives the sources (the code directory is read-only
-    at run time, so Python could not rewrite them); ``-s root`` keeps the build directory out of the code
-    objects; one worker and a fixed hash seed keep marshal output stable.
+    unchecked-hash pycs stay valid whatever mtimes the unzip gives the sources (and Python cannot be counted on
+    to write its own: /tmp is the only directory FunctionGraph documents as writable); ``-s root`` keeps the
+    build directory out of the code objects; one worker and a fixed hash seed keep marshal output stable.
     """
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
     env["PYTHONHASHSEED"] = "0"
@@ -348,7 +371,9 @@ def compile_tree(python: str, root: Path, paths: list[Path]) -> None:
     ]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
     if proc.returncode != 0:
-        raise PackagingError(f"byte-compiling {root.name} failed:\n{(proc.stdout + proc.stderr).strip()[-2000:]}")
+        raise PackagingError(
+            f"byte-compiling {root.name} failed:\n{(proc.stdout + proc.stderr).strip()[-2000:]}"
+        )
 
 
 # -- the build ----------------------------------------------------------------------------------------------
@@ -365,7 +390,8 @@ def _merge(src: Path, dest: Path) -> None:
     """Copy the tree ``src`` into ``dest``; any name collision is an error (deps must not shadow code)."""
     for child in sorted(src.iterdir()):
         if child.name == "__pycache__" and (dest / child.name).is_dir():
-            _merge(child, dest / child.name)  # top-level modules of both sides (index.py, typing_extensions.py)
+            # byte-code of top-level modules on both sides (index.py, typing_extensions.py)
+            _merge(child, dest / child.name)
             continue
         if (dest / child.name).exists():
             raise PackagingError(f"dependency {child.name!r} collides with a file of the function code")
@@ -498,7 +524,9 @@ def size_table(result: BuildResult) -> str:
                 f"{a.zipped_bytes / SDK_BASELINE_ZIPPED:.0%}",
             )
         )
-    rows.append(("official SDK deploy (huaweicloudsdkswr + deps)", f"{SDK_BASELINE_ZIPPED:,}", "", "2,272", "100%"))
+    rows.append(
+        ("official SDK deploy (huaweicloudsdkswr + deps)", f"{SDK_BASELINE_ZIPPED:,}", "", "2,272", "100%")
+    )
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = []
     for n, row in enumerate(rows):

@@ -21,7 +21,9 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--python", default="3.12", help="target CPython version, X.Y (FunctionGraph: 3.10, 3.12)")
     p.add_argument("--arch", default="x86_64", choices=sorted(ARCHES), help="target CPU architecture")
-    p.add_argument("--out", type=Path, default=PROJECT_ROOT / "dist", help="output directory (default: dist/)")
+    p.add_argument(
+        "--out", type=Path, default=PROJECT_ROOT / "dist", help="output directory (default: dist/)"
+    )
     p.add_argument(
         "--function",
         action="append",

@@ -110,7 +110,9 @@ class WheelName:
             return None
         name, version = parts[0], parts[1]
         py, abi, plat = parts[-3], parts[-2], parts[-1]
-        return cls(normalise(name), version, tuple(py.split(".")), tuple(abi.split(".")), tuple(plat.split(".")))
+        return cls(
+            normalise(name), version, tuple(py.split(".")), tuple(abi.split(".")), tuple(plat.split("."))
+        )
 
     def fits(self, target: Target) -> bool:
         """True if pip would install this wheel on CPython ``target.python`` / manylinux ``target.arch``."""
@@ -126,7 +128,12 @@ class WheelName:
                     return True
                 if abi == f"cp{target.nodot}" and py == f"cp{target.nodot}":
                     return True
-                if abi == "abi3" and py.startswith("cp3") and py[3:].isdigit() and int(py[3:]) <= target.minor:
+                if (
+                    abi == "abi3"
+                    and py.startswith("cp3")
+                    and py[3:].isdigit()
+                    and int(py[3:]) <= target.minor
+                ):
                     return True
         return False
 
@@ -184,7 +191,9 @@ def ensure_wheels(
             *map(str, missing),
         ]
         if log:
-            print(f"downloading {len(missing)} wheel(s) for {target.cache_key}: {' '.join(map(str, missing))}")
+            print(
+                f"downloading {len(missing)} wheel(s) for {target.cache_key}: {' '.join(map(str, missing))}"
+            )
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if proc.returncode != 0:
             tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-6:])

@@ -118,18 +118,30 @@ def test_subclass_problems_are_listed_with_the_base_ones() -> None:
 
 def test_subclass_field_errors_and_cross_field_problems_together() -> None:
     problems = _problems({"BATCH_SIZE": "0", "HTTP_TIMEOUT": "x"}, FnSettings)
-    assert [p.split(":")[0] for p in problems] == ["HTTP_TIMEOUT", "BATCH_SIZE", "SWR_REGION", "TARGET_REGIONS"]
+    assert [p.split(":")[0] for p in problems] == [
+        "HTTP_TIMEOUT",
+        "BATCH_SIZE",
+        "SWR_REGION",
+        "TARGET_REGIONS",
+    ]
 
 
 def test_subclass_valid() -> None:
-    s = _load({"SWR_REGION": "cn-north-4", "TARGET_REGIONS": "ap-southeast-1", "BATCH_SIZE": "60",
-               "WEBHOOK_SECRET": "whsec-123456"}, FnSettings)
+    s = _load(
+        {
+            "SWR_REGION": "cn-north-4",
+            "TARGET_REGIONS": "ap-southeast-1",
+            "BATCH_SIZE": "60",
+            "WEBHOOK_SECRET": "whsec-123456",
+        },
+        FnSettings,
+    )
     assert isinstance(s, FnSettings) and s.batch_size == 60
 
 
 def test_settings_are_frozen() -> None:
     s = _load({"SWR_REGION": "cn-north-4"})
-    with pytest.raises(Exception):  # noqa: B017 - pydantic's frozen-instance error type
+    with pytest.raises(Exception):
         s.swr_region = "x"  # type: ignore[misc]
 
 
@@ -145,10 +157,21 @@ def test_name_file_variables(tmp_path: Path) -> None:
     token_file.write_text("tok-from-file-123\n", encoding="utf-8")
     lookup = env_lookup({"SWR_AUTH_TOKEN_FILE": str(token_file), "SWR_REGION": "cn-north-4"})
     assert lookup("SWR_AUTH_TOKEN") == "tok-from-file-123"  # trailing newline stripped
-    assert _load({"SWR_AUTH_TOKEN_FILE": str(token_file), "SWR_REGION": "cn-north-4"}).auth_token == "tok-from-file-123"
+    assert (
+        _load({"SWR_AUTH_TOKEN_FILE": str(token_file), "SWR_REGION": "cn-north-4"}).auth_token
+        == "tok-from-file-123"
+    )
     # The plain variable wins over the file; an empty plain variable does not hide the file.
-    assert env_lookup({"SWR_AUTH_TOKEN": "tok-env-12345", "SWR_AUTH_TOKEN_FILE": str(token_file)})("SWR_AUTH_TOKEN") == "tok-env-12345"
-    assert env_lookup({"SWR_AUTH_TOKEN": "", "SWR_AUTH_TOKEN_FILE": str(token_file)})("SWR_AUTH_TOKEN") == "tok-from-file-123"
+    assert (
+        env_lookup({"SWR_AUTH_TOKEN": "tok-env-12345", "SWR_AUTH_TOKEN_FILE": str(token_file)})(
+            "SWR_AUTH_TOKEN"
+        )
+        == "tok-env-12345"
+    )
+    assert (
+        env_lookup({"SWR_AUTH_TOKEN": "", "SWR_AUTH_TOKEN_FILE": str(token_file)})("SWR_AUTH_TOKEN")
+        == "tok-from-file-123"
+    )
     # A missing file is "unset", so the usual problem is reported.
     assert env_lookup({"SWR_AUTH_TOKEN_FILE": str(tmp_path / "missing")})("SWR_AUTH_TOKEN") is None
 
@@ -168,9 +191,17 @@ def test_openfaas_secret_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     assert lookup("SUBDIR") is None and lookup("NOPE") is None
     assert secret_lookup(str(tmp_path / "elsewhere"))("SWR_AUTH_TOKEN") is None
     s = _load({"SWR_REGION": "cn-north-4"}, extra=lookup)
-    assert (s.auth_token, s.iam_password, s.ak, s.sk) == ("tok-openfaas-1234", "pw-openfaas-1234", "AK-OPENFAAS-1", "SK-OPENFAAS-1")
+    assert (s.auth_token, s.iam_password, s.ak, s.sk) == (
+        "tok-openfaas-1234",
+        "pw-openfaas-1234",
+        "AK-OPENFAAS-1",
+        "SK-OPENFAAS-1",
+    )
     # Environment first, then the secret file.
-    assert _load({"SWR_REGION": "cn-north-4", "SWR_AUTH_TOKEN": "tok-env-98765"}, extra=lookup).auth_token == "tok-env-98765"
+    assert (
+        _load({"SWR_REGION": "cn-north-4", "SWR_AUTH_TOKEN": "tok-env-98765"}, extra=lookup).auth_token
+        == "tok-env-98765"
+    )
 
 
 def test_openfaas_default_secrets_dir(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -190,7 +221,7 @@ class FgContext:
         for name, value in methods.items():
             setattr(self, name, lambda value=value: value)
 
-    def getUserData(self, key: str) -> str | None:  # noqa: N802 - FunctionGraph's name
+    def getUserData(self, key: str) -> str | None:
         return self.user_data.get(key)
 
 
@@ -205,7 +236,7 @@ def test_functiongraph_user_data_lookup() -> None:
     assert functiongraph.to_invocation({}, object(), "fn").lookup("SWR_REGION") is None
 
     class Broken:
-        def getUserData(self, key: str) -> str:  # noqa: N802
+        def getUserData(self, key: str) -> str:
             raise RuntimeError("boom")
 
     assert functiongraph.to_invocation({}, Broken(), "fn").lookup("SWR_REGION") is None
@@ -220,7 +251,7 @@ PW_ENV = {"IAM_USERNAME": "alice", "IAM_PASSWORD": "pw-choose-1234", "IAM_DOMAIN
 
 
 class AgencyContext:
-    def getToken(self) -> str:  # noqa: N802
+    def getToken(self) -> str:
         return "agency-token-1234"
 
 
@@ -245,7 +276,10 @@ class AgencyContext:
 def test_choose_auth(env: dict[str, str], context: Any, expected: type) -> None:
     auth = choose_auth(_load({**BASE, **env}), context)
     assert type(auth) is expected
-    assert auth.name == {TokenAuth: "token", AkSkAuth: "aksk", IamPasswordAuth: "password", AgencyAuth: "agency"}[expected]
+    assert (
+        auth.name
+        == {TokenAuth: "token", AkSkAuth: "aksk", IamPasswordAuth: "password", AgencyAuth: "agency"}[expected]
+    )
 
 
 def test_choose_auth_password_project_defaults_to_region() -> None:
@@ -275,11 +309,25 @@ def test_choose_auth_never_asserts_on_incoherent_settings() -> None:
 
 
 def test_connect_wires_policy_deadline_and_endpoint() -> None:
-    s = _load({**BASE, **TOKEN_ENV, "HTTP_TIMEOUT": "3", "HTTP_MAX_ATTEMPTS": "2", "HTTP_BACKOFF_BASE": "0.5",
-               "HTTP_BACKOFF_MAX": "4", "DEADLINE_MARGIN_MS": "1000"})
+    s = _load(
+        {
+            **BASE,
+            **TOKEN_ENV,
+            "HTTP_TIMEOUT": "3",
+            "HTTP_MAX_ATTEMPTS": "2",
+            "HTTP_BACKOFF_BASE": "0.5",
+            "HTTP_BACKOFF_MAX": "4",
+            "DEADLINE_MARGIN_MS": "1000",
+        }
+    )
     client = connect(s, remaining_ms=5000)
     assert client.endpoint == "https://swr-api.cn-north-4.myhuaweicloud.com"
-    assert (client.policy.timeout, client.policy.max_attempts, client.policy.base_delay, client.policy.max_delay) == (3, 2, 0.5, 4)
+    assert (
+        client.policy.timeout,
+        client.policy.max_attempts,
+        client.policy.base_delay,
+        client.policy.max_delay,
+    ) == (3, 2, 0.5, 4)
     assert 3.9 < client.deadline.remaining() <= 4.0
     assert connect(s).deadline.remaining() == float("inf")
     assert connect(s, endpoint="http://127.0.0.1:1").endpoint == "http://127.0.0.1:1"

@@ -37,13 +37,21 @@ class Iam:
         self.issued.append(token)
         expires = (datetime.now(timezone.utc) + timedelta(hours=24)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         body = {"token": {"expires_at": expires, "methods": ["password"], "catalog": []}}
-        return Response(json.dumps(body), status=201, headers={"X-Subject-Token": token},
-                        content_type="application/json")
+        return Response(
+            json.dumps(body), status=201, headers={"X-Subject-Token": token}, content_type="application/json"
+        )
 
 
-def _auth(httpserver: HTTPServer, sleeps: Sleeps, user: str = "alice", project: str = "cn-north-4") -> IamPasswordAuth:
+def _auth(
+    httpserver: HTTPServer, sleeps: Sleeps, user: str = "alice", project: str = "cn-north-4"
+) -> IamPasswordAuth:
     return IamPasswordAuth(
-        httpserver.url_for("/"), user, PASSWORD, "acme-domain", project, UrllibTransport(),
+        httpserver.url_for("/"),
+        user,
+        PASSWORD,
+        "acme-domain",
+        project,
+        UrllibTransport(),
         RetryPolicy(max_attempts=3, sleep=sleeps),
     )
 
@@ -69,12 +77,15 @@ def test_iam_request_is_exact(httpserver: HTTPServer, sleeps: Sleeps) -> None:
         "auth": {
             "identity": {
                 "methods": ["password"],
-                "password": {"user": {"domain": {"name": "acme-domain"}, "name": "alice", "password": PASSWORD}},
+                "password": {
+                    "user": {"domain": {"name": "acme-domain"}, "name": "alice", "password": PASSWORD}
+                },
             },
             "scope": {"project": {"name": "cn-north-4"}},
         }
     }
-    assert req.get_data() == json.dumps(json.loads(req.get_data())).encode()  # exactly json.dumps, key order kept
+    # The bytes are exactly json.dumps of that structure (key order kept).
+    assert req.get_data() == json.dumps(json.loads(req.get_data())).encode()
 
 
 def test_token_cached_across_calls_and_warm_invocations(
@@ -148,7 +159,8 @@ def test_swr_401_twice_is_an_auth_error_without_looping(
 ) -> None:
     Iam(httpserver)
     httpserver.expect_request(SWR_PATH).respond_with_json(
-        [{"errorCode": "SVCSTG.SWR.4010000", "errorMessage": "Authenticate Error"}], status=401,
+        [{"errorCode": "SVCSTG.SWR.4010000", "errorMessage": "Authenticate Error"}],
+        status=401,
         headers={"X-Request-Id": "req-401"},
     )
     with freeze_time(T0):
@@ -181,7 +193,9 @@ def test_iam_401_is_an_auth_error_not_retried(
     assert len(httpserver.log) == 1  # no SWR request without a token, IAM not retried
 
 
-def test_iam_5xx_is_retried(httpserver: HTTPServer, make_client: Callable[..., SwrClient], sleeps: Sleeps) -> None:
+def test_iam_5xx_is_retried(
+    httpserver: HTTPServer, make_client: Callable[..., SwrClient], sleeps: Sleeps
+) -> None:
     httpserver.expect_oneshot_request("/v3/auth/tokens").respond_with_data("busy", status=503)
     iam = Iam(httpserver)
     httpserver.expect_request(SWR_PATH).respond_with_json([])
@@ -223,4 +237,8 @@ def test_iam_errors_are_api_errors(httpserver: HTTPServer, sleeps: Sleeps) -> No
     )
     with pytest.raises(ApiError) as info:
         _auth(httpserver, sleeps).token(Deadline(None))
-    assert (info.value.status, info.value.code, info.value.message) == (400, "400", "The request body is invalid")
+    assert (info.value.status, info.value.code, info.value.message) == (
+        400,
+        "400",
+        "The request body is invalid",
+    )

@@ -63,7 +63,7 @@ INVALID_NAMESPACES = [
     ("a#b", "characters"),
     ("a\nb", "characters"),
     ("é", "characters"),
-    ("ａ", "characters"),  # fullwidth a
+    ("\uff41", "characters"),  # fullwidth a
     ("1abc", "start"),  # namespace must start with a letter, not a digit
     ("0", "start"),
     ("-abc", "start"),
@@ -194,7 +194,10 @@ def test_encoding_examples() -> None:
     assert encode_namespace("my.org_1-x") == "my.org_1-x"
     assert decode_repository("group%24app") == "group/app"
     assert decode_repository("group$app") == "group/app"  # raw '$' (Terraform's form) is accepted too
-    assert repo_path("ns1", "group/app", "sync_images") == "/v2/manage/namespaces/ns1/repos/group%24app/sync_images"
+    assert (
+        repo_path("ns1", "group/app", "sync_images")
+        == "/v2/manage/namespaces/ns1/repos/group%24app/sync_images"
+    )
 
 
 def test_encoders_validate() -> None:
@@ -209,7 +212,12 @@ def test_encoders_validate() -> None:
 def test_split_full_name() -> None:
     assert split_full_name("ns1/group/app") == ("ns1", "group/app")
     assert split_full_name("ns1/app") == ("ns1", "app")
-    for bad, rule in [("app", "full-name"), ("ns1/", "length"), ("1ns/app", "start"), ("ns/a//b", "adjacent-separators")]:
+    for bad, rule in [
+        ("app", "full-name"),
+        ("ns1/", "length"),
+        ("1ns/app", "start"),
+        ("ns/a//b", "adjacent-separators"),
+    ]:
         with pytest.raises(InvalidName) as info:
             split_full_name(bad)
         assert info.value.rule == rule

@@ -56,9 +56,17 @@ class FakeClock:
     ("status", "body", "code"),
     [
         (500, SWR_ERR, "SVCSTG.SWR.5000001"),
-        (502, {"error_code": "APIG.0201", "error_msg": "Backend unavailable", "request_id": "apig-1"}, "APIG.0201"),
+        (
+            502,
+            {"error_code": "APIG.0201", "error_msg": "Backend unavailable", "request_id": "apig-1"},
+            "APIG.0201",
+        ),
         (503, "", ""),
-        (429, {"error_code": "APIG.0308", "error_msg": "The throttling threshold has been reached"}, "APIG.0308"),
+        (
+            429,
+            {"error_code": "APIG.0308", "error_msg": "The throttling threshold has been reached"},
+            "APIG.0308",
+        ),
         (409, [{"errorCode": BUSY_CODE, "errorMessage": "system resource busy", "detail": ""}], BUSY_CODE),
         (409, {"errorCode": BUSY_CODE, "errorMessage": "system resource busy"}, BUSY_CODE),  # single object
     ],
@@ -72,7 +80,9 @@ def test_retryable_answers_stop_at_max_attempts(
     code: str,
 ) -> None:
     payload = body if isinstance(body, str) else json.dumps(body)
-    httpserver.expect_request(PATH).respond_with_data(payload, status=status, headers={"X-Request-Id": "rid-9"})
+    httpserver.expect_request(PATH).respond_with_data(
+        payload, status=status, headers={"X-Request-Id": "rid-9"}
+    )
     client = make_client(max_attempts=4, base_delay=0.2, max_delay=5.0)
     with pytest.raises(ApiError) as info:
         _list(client)
@@ -84,7 +94,9 @@ def test_retryable_answers_stop_at_max_attempts(
         assert sleeps == [0.2, 0.4, 0.8]  # full jitter, capped at base * 2**n (the rng picks the cap here)
 
 
-def test_success_after_retries(httpserver: HTTPServer, make_client: Callable[..., SwrClient], sleeps: Sleeps) -> None:
+def test_success_after_retries(
+    httpserver: HTTPServer, make_client: Callable[..., SwrClient], sleeps: Sleeps
+) -> None:
     httpserver.expect_oneshot_request(PATH).respond_with_json(SWR_ERR, status=500)
     httpserver.expect_oneshot_request(PATH).respond_with_json(
         [{"errorCode": BUSY_CODE, "errorMessage": "busy"}], status=409
@@ -146,7 +158,9 @@ def test_deadline_bounds_the_number_of_attempts(
     assert len(httpserver.log) == 3
 
 
-def test_expired_deadline_sends_nothing(httpserver: HTTPServer, make_client: Callable[..., SwrClient]) -> None:
+def test_expired_deadline_sends_nothing(
+    httpserver: HTTPServer, make_client: Callable[..., SwrClient]
+) -> None:
     client = make_client(deadline=Deadline.from_remaining_ms(400, margin_ms=500))
     with pytest.raises(DeadlineExceeded):
         _list(client)
@@ -218,8 +232,12 @@ def test_retry_after_longer_than_the_deadline_stops(
     assert sleeps == [] and len(httpserver.log) == 1
 
 
-def test_retry_after_is_capped(httpserver: HTTPServer, make_client: Callable[..., SwrClient], sleeps: Sleeps) -> None:
-    httpserver.expect_oneshot_request(PATH).respond_with_data("", status=429, headers={"Retry-After": "86400"})
+def test_retry_after_is_capped(
+    httpserver: HTTPServer, make_client: Callable[..., SwrClient], sleeps: Sleeps
+) -> None:
+    httpserver.expect_oneshot_request(PATH).respond_with_data(
+        "", status=429, headers={"Retry-After": "86400"}
+    )
     httpserver.expect_request(PATH).respond_with_json([])
     _list(make_client(max_delay=5.0))
     assert sleeps == [30.0]  # 6 x max_delay, never a day
@@ -227,12 +245,39 @@ def test_retry_after_is_capped(httpserver: HTTPServer, make_client: Callable[...
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [("3", 3.0), ("0", 0.0), (" 12 ", 12.0), (None, None), ("", None), ("soon", None), ("-5", None), ("1.5", None),
-     ("Fri, 01 Mar 2024 11:59:00 GMT", 0.0)],
+    [
+        ("3", 3.0),
+        ("0", 0.0),
+        (" 12 ", 12.0),
+        (None, None),
+        ("", None),
+        ("soon", None),
+        ("-5", None),
+        ("1.5", None),
+        ("Fri, 01 Mar 2024 11:59:00 GMT", 0.0),
+    ],
 )
 def test_retry_after_parsing(value: str | None, expected: float | None) -> None:
     with freeze_time("2024-03-01T12:00:00Z"):
         assert retry_after_seconds(value) == expected
+
+
+def test_retry_after_minus_zero_zone_is_utc_whatever_the_local_zone(monkeypatch: pytest.MonkeyPatch) -> None:
+    # email.utils writes "-0000" and parses it as a naive datetime: it must be read as UTC (real clock here,
+    # freezegun would hide the local-time conversion).
+    import time
+    from email.utils import formatdate
+
+    monkeypatch.setenv("TZ", "Asia/Shanghai")
+    time.tzset()
+    try:
+        value = formatdate(time.time() + 60)
+        assert value.endswith("-0000")
+        wait = retry_after_seconds(value)
+        assert wait is not None and 55 < wait <= 60
+    finally:
+        monkeypatch.undo()
+        time.tzset()
 
 
 # -- not retried -----------------------------------------------------------------------------------------------------
@@ -241,12 +286,37 @@ def test_retry_after_parsing(value: str | None, expected: float | None) -> None:
 @pytest.mark.parametrize(
     ("status", "body", "cls", "code"),
     [
-        (400, [{"errorCode": "SVCSTG.SWR.4000014", "errorMessage": "invalid parameter"}], ApiError, "SVCSTG.SWR.4000014"),
-        (403, {"error_code": "APIG.0302", "error_msg": "forbidden", "request_id": "x"}, AuthError, "APIG.0302"),
-        (404, [{"errorCode": "SVCSTG.SWR.4040010", "errorMessage": "image does not exist"}], NotFound, "SVCSTG.SWR.4040010"),
-        (409, [{"errorCode": "SVCSTG.SWR.4090006", "errorMessage": "image already exists"}], ApiError, "SVCSTG.SWR.4090006"),
+        (
+            400,
+            [{"errorCode": "SVCSTG.SWR.4000014", "errorMessage": "invalid parameter"}],
+            ApiError,
+            "SVCSTG.SWR.4000014",
+        ),
+        (
+            403,
+            {"error_code": "APIG.0302", "error_msg": "forbidden", "request_id": "x"},
+            AuthError,
+            "APIG.0302",
+        ),
+        (
+            404,
+            [{"errorCode": "SVCSTG.SWR.4040010", "errorMessage": "image does not exist"}],
+            NotFound,
+            "SVCSTG.SWR.4040010",
+        ),
+        (
+            409,
+            [{"errorCode": "SVCSTG.SWR.4090006", "errorMessage": "image already exists"}],
+            ApiError,
+            "SVCSTG.SWR.4090006",
+        ),
         (409, "", ApiError, ""),
-        (413, [{"errorCode": "SVCSTG.SWR.4130025", "errorMessage": "too large"}], ApiError, "SVCSTG.SWR.4130025"),
+        (
+            413,
+            [{"errorCode": "SVCSTG.SWR.4130025", "errorMessage": "too large"}],
+            ApiError,
+            "SVCSTG.SWR.4130025",
+        ),
         (302, "", ApiError, ""),  # a redirect is never followed and never a success
     ],
 )
@@ -292,15 +362,21 @@ def test_error_carries_status_code_message_request_id(
         _list(make_client())
     err = info.value
     assert (err.status, err.code, err.message, err.request_id) == (
-        404, "SVCSTG.SWR.4040010", "Repository not found: ns1/app", "0b1e7f2c"
+        404,
+        "SVCSTG.SWR.4040010",
+        "Repository not found: ns1/app",
+        "0b1e7f2c",
     )
     assert (err.method, err.path) == ("GET", PATH)
     assert str(err) == (
         f"GET {PATH} -> HTTP 404 SVCSTG.SWR.4040010: Repository not found: ns1/app (request id 0b1e7f2c)"
     )
     assert err.to_dict() == {
-        "status": 404, "code": "SVCSTG.SWR.4040010", "message": "Repository not found: ns1/app",
-        "request_id": "0b1e7f2c", "retryable": False,
+        "status": 404,
+        "code": "SVCSTG.SWR.4040010",
+        "message": "Repository not found: ns1/app",
+        "request_id": "0b1e7f2c",
+        "retryable": False,
     }
 
 
@@ -310,14 +386,30 @@ def test_error_carries_status_code_message_request_id(
 @pytest.mark.parametrize(
     ("body", "code", "message", "request_id"),
     [
-        (b'[{"errorCode":"SVCSTG.SWR.4001048","errorMessage":"Failed to get Token from Context","detail":""}]',
-         "SVCSTG.SWR.4001048", "Failed to get Token from Context", ""),
-        (b'{"errorCode":"SVCSTG.SWR.4090023","errorMessage":"busy","detail":"retry later"}',
-         "SVCSTG.SWR.4090023", "busy: retry later", ""),
-        (b'{"error_code":"APIG.0303","error_msg":"Incorrect app authentication information","request_id":"r-1"}',
-         "APIG.0303", "Incorrect app authentication information", "r-1"),
-        (b'{"error":{"code":401,"message":"The username or password is wrong.","title":"Unauthorized"}}',
-         "401", "The username or password is wrong.", ""),
+        (
+            b'[{"errorCode":"SVCSTG.SWR.4001048","errorMessage":"Failed to get Token from Context","detail":""}]',
+            "SVCSTG.SWR.4001048",
+            "Failed to get Token from Context",
+            "",
+        ),
+        (
+            b'{"errorCode":"SVCSTG.SWR.4090023","errorMessage":"busy","detail":"retry later"}',
+            "SVCSTG.SWR.4090023",
+            "busy: retry later",
+            "",
+        ),
+        (
+            b'{"error_code":"APIG.0303","error_msg":"Incorrect app authentication information","request_id":"r-1"}',
+            "APIG.0303",
+            "Incorrect app authentication information",
+            "r-1",
+        ),
+        (
+            b'{"error":{"code":401,"message":"The username or password is wrong.","title":"Unauthorized"}}',
+            "401",
+            "The username or password is wrong.",
+            "",
+        ),
         (b'{"error":{"code":400,"title":"Bad Request"}}', "400", "Bad Request", ""),
         (b'{"errorCode":"X","errorMsg":"camel"}', "X", "camel", ""),
         (b'{"code":"C","message":"plain"}', "C", "plain", ""),
@@ -335,12 +427,16 @@ def test_error_shapes(body: bytes, code: str, message: str, request_id: str) -> 
 
 
 def test_error_from_response_prefers_the_header_request_id_and_falls_back_to_the_reason() -> None:
-    resp = HttpResponse(502, {"x-request-id": "hdr"}, b'{"error_code":"APIG.1","error_msg":"m","request_id":"body"}')
+    resp = HttpResponse(
+        502, {"x-request-id": "hdr"}, b'{"error_code":"APIG.1","error_msg":"m","request_id":"body"}'
+    )
     assert error_from_response("GET", "/p", resp).request_id == "hdr"
     resp = HttpResponse(503, {}, b"")
     err = error_from_response("GET", "/p", resp)
     assert err.message == "Service Unavailable" and err.retryable
-    long = error_from_response("GET", "/p", HttpResponse(500, {}, json.dumps({"message": "x" * 5000}).encode()))
+    long = error_from_response(
+        "GET", "/p", HttpResponse(500, {}, json.dumps({"message": "x" * 5000}).encode())
+    )
     assert len(long.message) == 500
 
 
@@ -442,8 +538,12 @@ def test_transport_error_then_success(httpserver: HTTPServer, sleeps: Sleeps) ->
                 raise TransportError("connection failed: ConnectionResetError", request.method, request.path)
             return self.real.send(request, timeout)
 
-    client = SwrClient(httpserver.url_for("/"), TokenAuth("tok-flaky-1234"), transport=Flaky(),
-                       policy=RetryPolicy(sleep=sleeps, rng=MaxJitter()))
+    client = SwrClient(
+        httpserver.url_for("/"),
+        TokenAuth("tok-flaky-1234"),
+        transport=Flaky(),
+        policy=RetryPolicy(sleep=sleeps, rng=MaxJitter()),
+    )
     assert _list(client) == []
     assert len(calls) == 2 and len(httpserver.log) == 1
 
@@ -456,6 +556,11 @@ def test_call_stats_shared_object() -> None:
             return HttpResponse(500, {}, b"")
 
     with pytest.raises(ApiError):
-        call_with_retries(Always500(), lambda: HttpRequest("GET", "http://x/", "/"),
-                          RetryPolicy(max_attempts=2, sleep=lambda s: None), Deadline(None), stats=stats)
+        call_with_retries(
+            Always500(),
+            lambda: HttpRequest("GET", "http://x/", "/"),
+            RetryPolicy(max_attempts=2, sleep=lambda s: None),
+            Deadline(None),
+            stats=stats,
+        )
     assert (stats.requests, stats.retries, stats.failures) == (2, 1, 1)

@@ -23,26 +23,34 @@ from .conftest import LogCapture
 class FgContext:
     """The FunctionGraph context methods the adapter uses (runtimes.md 1.2)."""
 
-    def __init__(self, request_id: str = "fg-req-1", remaining: int = 30_000, name: str = "push-sync") -> None:
+    def __init__(
+        self, request_id: str = "fg-req-1", remaining: int = 30_000, name: str = "push-sync"
+    ) -> None:
         self._request_id, self._remaining, self._name = request_id, remaining, name
 
-    def getRequestID(self) -> str:  # noqa: N802
+    def getRequestID(self) -> str:
         return self._request_id
 
-    def getRemainingTimeInMilliSeconds(self) -> int:  # noqa: N802
+    def getRemainingTimeInMilliSeconds(self) -> int:
         return self._remaining
 
-    def getFunctionName(self) -> str:  # noqa: N802
+    def getFunctionName(self) -> str:
         return self._name
 
-    def getUserData(self, key: str) -> str | None:  # noqa: N802
+    def getUserData(self, key: str) -> str | None:
         return None
 
 
-def apig_event(body: bytes = b'{"name": "T Cloud Public"}', base64_encoded: bool = True, **extra: Any) -> dict[str, Any]:
+def apig_event(
+    body: bytes = b'{"name": "T Cloud Public"}', base64_encoded: bool = True, **extra: Any
+) -> dict[str, Any]:
     event = {
         "body": base64.b64encode(body).decode() if base64_encoded else body.decode(),
-        "requestContext": {"apiId": "bc1d", "requestId": "11cdcdcf33949dc6d722640a13091c77", "stage": "RELEASE"},
+        "requestContext": {
+            "apiId": "bc1d",
+            "requestId": "11cdcdcf33949dc6d722640a13091c77",
+            "stage": "RELEASE",
+        },
         "queryStringParameters": {"responseType": "html", "tag": ["a", "b"]},
         "httpMethod": "post",
         "pathParameters": {},
@@ -134,9 +142,15 @@ SMN = {
     "record": [
         {
             "event_version": "1.0",
-            "smn": {"topic_urn": "topicUrn", "message": "this is smn message content", "type": "notification",
-                    "message_id": "a516", "subject": "subj", "timestamp": "2018-01-09T07:11:40Z",
-                    "message_attributes": None},
+            "smn": {
+                "topic_urn": "topicUrn",
+                "message": "this is smn message content",
+                "type": "notification",
+                "message_id": "a516",
+                "subject": "subj",
+                "timestamp": "2018-01-09T07:11:40Z",
+                "message_attributes": None,
+            },
             "event_subscription_urn": "functionUrn",
             "event_source": "smn",
         }
@@ -189,17 +203,20 @@ def test_timer_user_event_stays_a_string() -> None:
 
 
 def test_non_http_answers_are_the_json_value_with_the_status() -> None:
-    assert functiongraph.from_response(Response.json(200, {"synced": 3}), "timer") == {"synced": 3, "statusCode": 200}
+    assert functiongraph.from_response(Response.json(200, {"synced": 3}), "timer") == {
+        "synced": 3,
+        "statusCode": 200,
+    }
     assert functiongraph.from_response(Response.json(207, [1]), "direct") == {"statusCode": 207, "body": [1]}
     assert functiongraph.from_response(Response(500, b"oops"), "event") == {"statusCode": 500, "body": "oops"}
 
 
 def test_broken_context_accessors_do_not_break_the_invocation() -> None:
     class Broken:
-        def getRequestID(self) -> str:  # noqa: N802
+        def getRequestID(self) -> str:
             raise RuntimeError("x")
 
-        def getRemainingTimeInMilliSeconds(self) -> str:  # noqa: N802
+        def getRemainingTimeInMilliSeconds(self) -> str:
             return "soon"
 
     inv = functiongraph.to_invocation({}, Broken(), "f")
@@ -212,8 +229,14 @@ def test_broken_context_accessors_do_not_break_the_invocation() -> None:
 class OfEvent:
     """python3-http's Event: body bytes, werkzeug headers, MultiDict query (runtimes.md 4.1)."""
 
-    def __init__(self, body: bytes = b"", headers: Headers | None = None, method: str = "POST",
-                 query: ImmutableMultiDict[str, str] | None = None, path: str = "/") -> None:
+    def __init__(
+        self,
+        body: bytes = b"",
+        headers: Headers | None = None,
+        method: str = "POST",
+        query: ImmutableMultiDict[str, str] | None = None,
+        path: str = "/",
+    ) -> None:
         self.body = body
         self.headers = headers if headers is not None else Headers()
         self.method = method
@@ -228,11 +251,21 @@ class OfContext:
 def test_openfaas_event(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("exec_timeout", raising=False)
     monkeypatch.delenv("EXEC_TIMEOUT", raising=False)
-    headers = Headers([("Content-Type", "application/json"), ("X-Dup", "a"), ("x-dup", "b"), ("X-Call-Id", "call-7")])
+    headers = Headers(
+        [("Content-Type", "application/json"), ("X-Dup", "a"), ("x-dup", "b"), ("X-Call-Id", "call-7")]
+    )
     query = ImmutableMultiDict([("tag", "v1"), ("tag", "v2"), ("ns", "ns1")])
-    inv = openfaas.to_invocation(OfEvent(b'{"a":1}', headers, "put", query, "/sync"), OfContext(), "push-sync")
+    inv = openfaas.to_invocation(
+        OfEvent(b'{"a":1}', headers, "put", query, "/sync"), OfContext(), "push-sync"
+    )
     req = inv.request
-    assert (inv.platform, inv.trigger, req.method, req.path, req.body) == ("openfaas", "http", "PUT", "/sync", b'{"a":1}')
+    assert (inv.platform, inv.trigger, req.method, req.path, req.body) == (
+        "openfaas",
+        "http",
+        "PUT",
+        "/sync",
+        b'{"a":1}',
+    )
     assert req.header_counts["x-dup"] == 2 and req.header_counts["content-type"] == 1
     assert req.headers["x-dup"] == "a,b"
     assert req.query == {"tag": ["v1", "v2"], "ns": ["ns1"]}
@@ -263,16 +296,34 @@ def test_openfaas_cron_connector_empty_post() -> None:
 
 @pytest.mark.parametrize(
     ("value", "seconds"),
-    [("10", 10.0), ("1.5", 1.5), ("90s", 90.0), ("5m", 300.0), ("1m30s", 90.0), ("2h", 7200.0), ("500ms", 0.5),
-     ("1h0m0s", 3600.0), (" 20s ", 20.0), ("", None), (None, None), ("abc", None), ("5x", None), ("5m garbage", None),
-     ("-5s", None)],
+    [
+        ("10", 10.0),
+        ("1.5", 1.5),
+        ("90s", 90.0),
+        ("5m", 300.0),
+        ("1m30s", 90.0),
+        ("2h", 7200.0),
+        ("500ms", 0.5),
+        ("1h0m0s", 3600.0),
+        (" 20s ", 20.0),
+        ("", None),
+        (None, None),
+        ("abc", None),
+        ("5x", None),
+        ("5m garbage", None),
+        ("-5s", None),
+    ],
 )
 def test_parse_duration(value: str | None, seconds: float | None) -> None:
     assert openfaas.parse_duration(value) == seconds
 
 
-@pytest.mark.parametrize(("value", "budget_ms"), [("5m", 300_000), ("45s", 45_000), ("0", None), ("0s", None), ("junk", None)])
-def test_exec_timeout_sets_the_budget(monkeypatch: pytest.MonkeyPatch, value: str, budget_ms: float | None) -> None:
+@pytest.mark.parametrize(
+    ("value", "budget_ms"), [("5m", 300_000), ("45s", 45_000), ("0", None), ("0s", None), ("junk", None)]
+)
+def test_exec_timeout_sets_the_budget(
+    monkeypatch: pytest.MonkeyPatch, value: str, budget_ms: float | None
+) -> None:
     monkeypatch.setenv("exec_timeout", value)
     remaining = openfaas.to_invocation(OfEvent(), None, "f").remaining_ms()
     if budget_ms is None:
@@ -287,13 +338,27 @@ def test_openfaas_response_is_never_a_list_body() -> None:
         assert out["body"] == "[1,2,3]" and isinstance(out["body"], str)
         assert set(out) == {"statusCode", "body", "headers"}
     out = openfaas.from_response(Response.json(404, {"error": "nope"}))
-    assert out == {"statusCode": 404, "body": '{"error":"nope"}', "headers": {"Content-Type": "application/json"}}
+    assert out == {
+        "statusCode": 404,
+        "body": '{"error":"nope"}',
+        "headers": {"Content-Type": "application/json"},
+    }
 
 
 # -- FunctionApp ---------------------------------------------------------------------------------------------------------
 
-ENV = ["SWR_REGION", "SWR_ENDPOINT", "SWR_AUTH_TOKEN", "SWR_AUTH_MODE", "LOG_LEVEL", "HTTP_TIMEOUT", "IAM_USERNAME",
-       "CLOUD_SDK_AK", "CLOUD_SDK_SK", "exec_timeout"]
+ENV = [
+    "SWR_REGION",
+    "SWR_ENDPOINT",
+    "SWR_AUTH_TOKEN",
+    "SWR_AUTH_MODE",
+    "LOG_LEVEL",
+    "HTTP_TIMEOUT",
+    "IAM_USERNAME",
+    "CLOUD_SDK_AK",
+    "CLOUD_SDK_SK",
+    "exec_timeout",
+]
 
 
 @pytest.fixture
@@ -307,8 +372,16 @@ def env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
 
 
 def _ok(settings: SwrSettings, inv: Invocation) -> Response:
-    return Response.json(200, {"cold": inv.cold_start, "corr": inv.correlation_id, "region": settings.swr_region,
-                               "rid": inv.request_id, "remaining": inv.remaining_ms()})
+    return Response.json(
+        200,
+        {
+            "cold": inv.cold_start,
+            "corr": inv.correlation_id,
+            "region": settings.swr_region,
+            "rid": inv.request_id,
+            "remaining": inv.remaining_ms(),
+        },
+    )
 
 
 def test_cold_start_only_on_the_first_invocation(env: pytest.MonkeyPatch, captured_logs: LogCapture) -> None:
@@ -382,7 +455,9 @@ def test_config_error_raised_by_the_handler(env: pytest.MonkeyPatch) -> None:
         raise ConfigError(["SWR_AUTH_TOKEN: no credentials"])
 
     out = FunctionApp("f", SwrSettings, handle).openfaas_handle(OfEvent(), OfContext())
-    assert out["statusCode"] == 500 and json.loads(out["body"])["problems"] == ["SWR_AUTH_TOKEN: no credentials"]
+    assert out["statusCode"] == 500 and json.loads(out["body"])["problems"] == [
+        "SWR_AUTH_TOKEN: no credentials"
+    ]
 
 
 def test_unhandled_exception_is_a_clean_500_and_one_error_line(
@@ -402,18 +477,25 @@ def test_unhandled_exception_is_a_clean_500_and_one_error_line(
     assert errors[0]["message"] == "unhandled error" and errors[0]["error_type"] == "KeyError"
     assert "Traceback" in errors[0]["exception"]  # the log keeps the traceback; the caller never sees it
     assert (errors[0]["request_id"], errors[0]["function_name"], errors[0]["correlation_id"]) == (
-        "req-77", "push_sync", "corr-apig-1")
+        "req-77",
+        "push_sync",
+        "corr-apig-1",
+    )
     assert len(captured_logs.text.splitlines()) == len(lines)  # one JSON object per line
 
 
-def test_handler_returning_a_non_response_is_a_500(env: pytest.MonkeyPatch, captured_logs: LogCapture) -> None:
+def test_handler_returning_a_non_response_is_a_500(
+    env: pytest.MonkeyPatch, captured_logs: LogCapture
+) -> None:
     app = FunctionApp("f", SwrSettings, lambda s, inv: None)  # type: ignore[arg-type,return-value]
     out = app.openfaas_handle(OfEvent(), OfContext())
     assert out["statusCode"] == 500 and json.loads(out["body"])["error"] == "internal error"
     assert len([line for line in captured_logs.lines() if line["level"] == "error"]) == 1
 
 
-def test_log_context_is_cleared_after_the_invocation(env: pytest.MonkeyPatch, captured_logs: LogCapture) -> None:
+def test_log_context_is_cleared_after_the_invocation(
+    env: pytest.MonkeyPatch, captured_logs: LogCapture
+) -> None:
     from shared import logs
 
     app = FunctionApp("f", SwrSettings, _ok)
@@ -434,7 +516,8 @@ def test_log_level_from_settings(env: pytest.MonkeyPatch, captured_logs: LogCapt
         return Response.json(200, {})
 
     FunctionApp("f", SwrSettings, handle).openfaas_handle(OfEvent(), OfContext())
-    assert [line["message"] for line in captured_logs.lines()] == ["shown"]  # and still on the captured stream
+    # Filtered at the configured level, and still written to the captured stream.
+    assert [line["message"] for line in captured_logs.lines()] == ["shown"]
 
 
 def test_request_helpers() -> None:

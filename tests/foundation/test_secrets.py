@@ -69,7 +69,13 @@ def test_subclass_settings_repr_masks_secret_named_fields() -> None:
 
     s = load_settings(
         FnSettings,
-        env_lookup({"SWR_REGION": "cn-north-4", "WEBHOOK_SECRET": "whsec-SECRET-1", "ALERT_WEBHOOK_URL": "https://h/SECRET-2"}),
+        env_lookup(
+            {
+                "SWR_REGION": "cn-north-4",
+                "WEBHOOK_SECRET": "whsec-SECRET-1",
+                "ALERT_WEBHOOK_URL": "https://h/SECRET-2",
+            }
+        ),
     )
     assert "whsec-SECRET-1" not in repr(s) and "SECRET-2" not in repr(s)
     assert "batch_size=5" in repr(s) and "webhook_secret='***'" in repr(s)
@@ -122,7 +128,13 @@ def test_token_echoed_in_a_401_body(
     httpserver: HTTPServer, log_like_a_function: LogCapture, settings: SwrSettings, sleeps: Sleeps
 ) -> None:
     httpserver.expect_request(PATH).respond_with_json(
-        [{"errorCode": "SVCSTG.SWR.4010000", "errorMessage": f"invalid token {TOKEN}", "detail": f"X-Auth-Token: {TOKEN}"}],
+        [
+            {
+                "errorCode": "SVCSTG.SWR.4010000",
+                "errorMessage": f"invalid token {TOKEN}",
+                "detail": f"X-Auth-Token: {TOKEN}",
+            }
+        ],
         status=401,
     )
     err = _run(_client(httpserver, TokenAuth(TOKEN), sleeps))
@@ -146,7 +158,11 @@ def test_apig_canonical_request_echo_with_security_token(
             f"host:{request.headers['Host']}|x-security-token:{STS}|x-sdk-date:{request.headers['X-Sdk-Date']}||"
             f"content-type;host;x-security-token;x-sdk-date|abc"
         )
-        body = {"error_code": "APIG.0303", "error_msg": f"Verify signature fail: {canonical} {auth}", "request_id": "r1"}
+        body = {
+            "error_code": "APIG.0303",
+            "error_msg": f"Verify signature fail: {canonical} {auth}",
+            "request_id": "r1",
+        }
         return Response(json.dumps(body), status=401, content_type="application/json")
 
     httpserver.expect_request(PATH).respond_with_handler(echo)
@@ -175,10 +191,18 @@ def test_iam_401_echoing_the_password(
     httpserver: HTTPServer, log_like_a_function: LogCapture, settings: SwrSettings, sleeps: Sleeps
 ) -> None:
     httpserver.expect_request("/v3/auth/tokens").respond_with_json(
-        {"error": {"code": 401, "message": f"The username or password is wrong: {PASSWORD}", "title": "Unauthorized"}},
+        {
+            "error": {
+                "code": 401,
+                "message": f"The username or password is wrong: {PASSWORD}",
+                "title": "Unauthorized",
+            }
+        },
         status=401,
     )
-    auth = IamPasswordAuth(httpserver.url_for("/"), "alice", PASSWORD, "acme", "cn-north-4", UrllibTransport())
+    auth = IamPasswordAuth(
+        httpserver.url_for("/"), "alice", PASSWORD, "acme", "cn-north-4", UrllibTransport()
+    )
     err = _run(_client(httpserver, auth, sleeps))
     _log_failure(err)
     _assert_clean(str(err), "str(AuthError)")
@@ -189,12 +213,16 @@ def test_swr_401_after_iam_token_keeps_the_subject_token_out(
     httpserver: HTTPServer, log_like_a_function: LogCapture, sleeps: Sleeps
 ) -> None:
     httpserver.expect_request("/v3/auth/tokens").respond_with_json(
-        {"token": {"expires_at": "2999-01-01T00:00:00.000000Z"}}, status=201, headers={"X-Subject-Token": SUBJECT_TOKEN}
+        {"token": {"expires_at": "2999-01-01T00:00:00.000000Z"}},
+        status=201,
+        headers={"X-Subject-Token": SUBJECT_TOKEN},
     )
     httpserver.expect_request(PATH).respond_with_json(
         [{"errorCode": "SVCSTG.SWR.4010000", "errorMessage": f"bad token {SUBJECT_TOKEN}"}], status=401
     )
-    auth = IamPasswordAuth(httpserver.url_for("/"), "alice", PASSWORD, "acme", "cn-north-4", UrllibTransport())
+    auth = IamPasswordAuth(
+        httpserver.url_for("/"), "alice", PASSWORD, "acme", "cn-north-4", UrllibTransport()
+    )
     err = _run(_client(httpserver, auth, sleeps))
     _log_failure(err)
     _assert_clean(str(err), "str(AuthError)")
@@ -207,7 +235,12 @@ def test_connect_registers_every_configured_secret(
     # Whatever the auth picked, all secrets read from the configuration are scrubbed from anything logged.
     client = connect(settings, endpoint=httpserver.url_for("/"))
     log = logs.get_logger()
-    log.info("debug dump", settings=repr(settings), dumped=settings.model_dump(), text=f"{TOKEN} {AK} {SK} {STS} {PASSWORD}")
+    log.info(
+        "debug dump",
+        settings=repr(settings),
+        dumped=settings.model_dump(),
+        text=f"{TOKEN} {AK} {SK} {STS} {PASSWORD}",
+    )
     log.info("client", client=client)
     _assert_clean(log_like_a_function.text, "logs")
 
@@ -215,7 +248,8 @@ def test_connect_registers_every_configured_secret(
 def test_transport_error_text_holds_no_secret(sleeps: Sleeps, settings: SwrSettings) -> None:
     from .test_retries import _free_port
 
-    client = SwrClient(f"http://127.0.0.1:{_free_port()}", TokenAuth(TOKEN),
-                       policy=RetryPolicy(max_attempts=1, sleep=sleeps))
+    client = SwrClient(
+        f"http://127.0.0.1:{_free_port()}", TokenAuth(TOKEN), policy=RetryPolicy(max_attempts=1, sleep=sleeps)
+    )
     err = _run(client)
     _assert_clean(str(err) + repr(err), "TransportError")

@@ -89,7 +89,9 @@ def test_vector_canonical_request_pieces() -> None:
     assert signed == SIGNED
     assert canonical == (
         "GET\n/v2/manage/namespaces/ns1/repos/app/sync_repo/\n\n"
-        "content-type:application/json\nhost:" + HOST + "\nx-project-id:pid\nx-sdk-date:20240101T000000Z\n\n"
+        "content-type:application/json\nhost:"
+        + HOST
+        + "\nx-project-id:pid\nx-sdk-date:20240101T000000Z\n\n"
         + SIGNED
         + "\n"
         + signer.EMPTY_SHA256
@@ -116,8 +118,14 @@ def _signed(**extra: str) -> tuple[dict[str, str], datetime]:
 
 @pytest.mark.parametrize(
     ("offset", "ok"),
-    [(timedelta(0), True), (timedelta(minutes=14), True), (timedelta(minutes=-14), True),
-     (timedelta(minutes=15, seconds=1), False), (timedelta(minutes=-16), False), (timedelta(days=1), False)],
+    [
+        (timedelta(0), True),
+        (timedelta(minutes=14), True),
+        (timedelta(minutes=-14), True),
+        (timedelta(minutes=15, seconds=1), False),
+        (timedelta(minutes=-16), False),
+        (timedelta(days=1), False),
+    ],
 )
 def test_verify_rejects_clock_skew_above_15_minutes(offset: timedelta, ok: bool) -> None:
     headers, when = _signed()
@@ -129,7 +137,10 @@ def test_verify_rejects_clock_skew_above_15_minutes(offset: timedelta, ok: bool)
 
 def test_verify_accepts_a_naive_utc_now() -> None:
     headers, when = _signed()
-    assert signer.verify({AK: SK}, "GET", "/v2/manage/regions", None, headers, b"", when.replace(tzinfo=None)) is None
+    assert (
+        signer.verify({AK: SK}, "GET", "/v2/manage/regions", None, headers, b"", when.replace(tzinfo=None))
+        is None
+    )
 
 
 def test_verify_rejections() -> None:
@@ -153,8 +164,14 @@ def test_verify_rejections() -> None:
     assert check({k: v for k, v in headers.items() if k != "Content-Type"}) == (
         "signed header missing from request: content-type"
     )
-    assert signer.verify({"OTHER": SK}, "GET", "/v2/manage/regions", None, headers, b"", when) == "unknown access key"
-    assert signer.verify({AK: "wrong"}, "GET", "/v2/manage/regions", None, headers, b"", when) == "signature mismatch"
+    assert (
+        signer.verify({"OTHER": SK}, "GET", "/v2/manage/regions", None, headers, b"", when)
+        == "unknown access key"
+    )
+    assert (
+        signer.verify({AK: "wrong"}, "GET", "/v2/manage/regions", None, headers, b"", when)
+        == "signature mismatch"
+    )
     # A signature that leaves host out is refused even if it matches.
     bare = signer.sign(AK, SK, "GET", "/", None, {"X-Sdk-Date": "20240101T120000Z"}, b"")
     assert signer.verify(ok, "GET", "/", None, bare, b"", when) == "host and x-sdk-date must be signed"
@@ -163,7 +180,11 @@ def test_verify_rejections() -> None:
 def test_parse_authorization() -> None:
     headers, _ = _signed()
     fields = signer.parse_authorization(headers["Authorization"])
-    assert fields is not None and fields["Access"] == AK and fields["SignedHeaders"] == "content-type;host;x-sdk-date"
+    assert (
+        fields is not None
+        and fields["Access"] == AK
+        and fields["SignedHeaders"] == "content-type;host;x-sdk-date"
+    )
     assert signer.parse_authorization("SDK-HMAC-SHA256 Access=a") is None
     assert signer.parse_authorization("SDK-HMAC-SHA256 junk") is None
 
@@ -205,8 +226,12 @@ def test_aksk_request_verifies_on_the_server(
         tampered = dict(req.headers) | {"Host": f"{httpserver.host}:1"}
         target = urlsplit(req.environ["REQUEST_URI"])
         q = {k: v[0] for k, v in parse_qs(target.query).items()}
-        assert signer.verify({"AK-WIRE-1234": "SK-WIRE-5678"}, req.method, target.path, q, tampered,
-                             req.get_data(), now) == "signature mismatch"
+        assert (
+            signer.verify(
+                {"AK-WIRE-1234": "SK-WIRE-5678"}, req.method, target.path, q, tampered, req.get_data(), now
+            )
+            == "signature mismatch"
+        )
 
 
 def test_aksk_signs_security_token_and_project_id(
@@ -215,7 +240,7 @@ def test_aksk_signs_security_token_and_project_id(
     httpserver.expect_request("/v2/manage/regions").respond_with_json([])
     client = make_client(auth=AkSkAuth("AK-TMP-1234", "SK-TMP-5678", "SECURITY-TOKEN-+/=abc", "proj-123"))
     client.list_regions()
-    (req, _), = httpserver.log
+    ((req, _),) = httpserver.log
     fields = signer.parse_authorization(req.headers["Authorization"])
     assert fields is not None
     assert {"x-security-token", "x-project-id"} <= set(fields["SignedHeaders"].split(";"))
@@ -239,20 +264,20 @@ def test_agency_auth_uses_context_token_or_temporary_keys(
     httpserver: HTTPServer, make_client: Callable[..., SwrClient]
 ) -> None:
     class TokenContext:
-        def getToken(self) -> str:  # noqa: N802 - FunctionGraph's name
+        def getToken(self) -> str:
             return "AGENCY-TOKEN-123456"
 
     class KeysContext:
-        def getToken(self) -> str:  # noqa: N802
+        def getToken(self) -> str:
             return ""
 
-        def getSecurityAccessKey(self) -> str:  # noqa: N802
+        def getSecurityAccessKey(self) -> str:
             return "AGENCY-AK-1234"
 
-        def getSecuritySecretKey(self) -> str:  # noqa: N802
+        def getSecuritySecretKey(self) -> str:
             return "AGENCY-SK-5678"
 
-        def getSecurityToken(self) -> str:  # noqa: N802
+        def getSecurityToken(self) -> str:
             return "AGENCY-STS-9999"
 
     httpserver.expect_request("/v2/manage/regions").respond_with_json([])

@@ -56,7 +56,7 @@ def test_sync_images_wire(httpserver: HTTPServer, make_client: Callable[..., Swr
 
     assert client.sync_images("ns1", "group/app", body) == []
 
-    (req, _), = httpserver.log
+    ((req, _),) = httpserver.log
     assert req.environ["REQUEST_URI"] == f"{RAW_REPO}/sync_images"
     assert req.method == "POST"
     assert req.get_data() == (
@@ -66,20 +66,24 @@ def test_sync_images_wire(httpserver: HTTPServer, make_client: Callable[..., Swr
     _assert_common_headers(req, has_body=True)
 
 
-def test_sync_images_returns_the_failed_tags(httpserver: HTTPServer, make_client: Callable[..., SwrClient]) -> None:
+def test_sync_images_returns_the_failed_tags(
+    httpserver: HTTPServer, make_client: Callable[..., SwrClient]
+) -> None:
     httpserver.expect_request(f"{REPO}/sync_images", method="POST").respond_with_json(["v2"])
     body = SyncImagesRequest(imageTag=["v1", "v2"], override=True, remoteNamespace="ns2", remoteRegionId="r1")
     assert make_client().sync_images("ns1", "group/app", body) == ["v2"]
     assert json.loads(httpserver.log[0][0].get_data())["override"] is True
 
 
-def test_sync_job_filter_is_encoded_exactly(httpserver: HTTPServer, make_client: Callable[..., SwrClient]) -> None:
+def test_sync_job_filter_is_encoded_exactly(
+    httpserver: HTTPServer, make_client: Callable[..., SwrClient]
+) -> None:
     httpserver.expect_request(f"{REPO}/sync_job", method="GET").respond_with_json(
         [_job(1), _job(2, "running")], headers={"Content-Range": "0-2/2"}
     )
     page = make_client().list_sync_jobs("ns1", "group/app", limit=10, offset=0)
 
-    (req, _), = httpserver.log
+    ((req, _),) = httpserver.log
     assert req.environ["REQUEST_URI"] == (
         f"{RAW_REPO}/sync_job?filter=limit%3A%3A10%7Coffset%3A%3A0%7Corder%3A%3Adesc"
     )
@@ -96,13 +100,17 @@ def test_sync_job_ascending(httpserver: HTTPServer, make_client: Callable[..., S
     httpserver.expect_request(f"{REPO}/sync_job").respond_with_json([])
     client = make_client()
     client.list_sync_jobs("ns1", "group/app", limit=5, offset=15, order="asc")
-    assert raw_uris(httpserver) == [f"{RAW_REPO}/sync_job?filter=limit%3A%3A5%7Coffset%3A%3A15%7Corder%3A%3Aasc"]
+    assert raw_uris(httpserver) == [
+        f"{RAW_REPO}/sync_job?filter=limit%3A%3A5%7Coffset%3A%3A15%7Corder%3A%3Aasc"
+    ]
     with pytest.raises(ValueError):
         client.list_sync_jobs("ns1", "group/app", order="random")
     assert len(httpserver.log) == 1
 
 
-def test_iter_sync_jobs_follows_content_range(httpserver: HTTPServer, make_client: Callable[..., SwrClient]) -> None:
+def test_iter_sync_jobs_follows_content_range(
+    httpserver: HTTPServer, make_client: Callable[..., SwrClient]
+) -> None:
     pages = {0: ([_job(1), _job(2)], "0-2/5"), 2: ([_job(3), _job(4)], "2-2/5"), 4: ([_job(5)], "4-1/5")}
 
     def handler(req: Request) -> Response:
@@ -140,7 +148,9 @@ def test_sync_repo_list_create_delete(httpserver: HTTPServer, make_client: Calla
 
     repos = client.list_sync_repos("ns1", "group/app")
     client.create_sync_repo(
-        "ns1", "group/app", SyncRepoRequest(remoteRegionId="ap-southeast-1", remoteNamespace="ns2", syncAuto=True)
+        "ns1",
+        "group/app",
+        SyncRepoRequest(remoteRegionId="ap-southeast-1", remoteNamespace="ns2", syncAuto=True),
     )
     client.delete_sync_repo("ns1", "group/app", "ap-southeast-1", "ns2")
 
@@ -202,14 +212,18 @@ def test_list_namespaces(httpserver: HTTPServer, make_client: Callable[..., SwrC
     )
     (ns,) = make_client().list_namespaces()
     assert (ns.id, ns.name, ns.auth) == (1422, "huawei", 7)
-    (req, _), = httpserver.log
+    ((req, _),) = httpserver.log
     assert req.environ["REQUEST_URI"] == "/v2/manage/namespaces"
     _assert_common_headers(req, has_body=False)
 
 
 def test_list_tags_and_regions(httpserver: HTTPServer, make_client: Callable[..., SwrClient]) -> None:
-    httpserver.expect_request(f"{REPO}/tags").respond_with_json([{"Tag": "v1", "digest": "sha256:00", "size": 3}])
-    httpserver.expect_request("/v2/manage/regions").respond_with_json([{"regionID": "ap-southeast-1", "name": "HK"}])
+    httpserver.expect_request(f"{REPO}/tags").respond_with_json(
+        [{"Tag": "v1", "digest": "sha256:00", "size": 3}]
+    )
+    httpserver.expect_request("/v2/manage/regions").respond_with_json(
+        [{"regionID": "ap-southeast-1", "name": "HK"}]
+    )
     client = make_client()
     assert [t.tag for t in client.list_tags("ns1", "group/app")] == ["v1"]
     assert [r.region_id for r in client.list_regions()] == ["ap-southeast-1"]

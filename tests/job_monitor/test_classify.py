@@ -256,6 +256,12 @@ def test_settings_lists_every_problem() -> None:
     assert not any(p.startswith("only") for p in err.value.problems)  # each problem stays whole
 
 
+def test_scope_lists_keep_glob_alternatives_whole() -> None:
+    s = load(MONITOR_REPOS=" team/{api,web} ,other/x,,team/{api,web}", MONITOR_NAMESPACES="a,b")
+    assert s.repo_patterns == ["team/{api,web}", "other/x"]
+    assert s.namespace_patterns == ["a", "b"]
+
+
 def test_smn_derivations() -> None:
     urn = "urn:smn:ap-southeast-3:abcdef0123:alerts"
     s = load(SMN_TOPIC_URN=urn)

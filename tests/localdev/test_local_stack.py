@@ -72,7 +72,10 @@ def test_gateway_serves_functions_like_their_triggers(stack):
     status, _, _ = _call(f"{gw}/push-sync", "POST", generic, {"Content-Type": "application/json"})
     assert status == 401
     status, headers, body = _call(
-        f"{gw}/push-sync", "POST", generic, {"Content-Type": "application/json", "Authorization": DEMO_WEBHOOK_SECRET}
+        f"{gw}/push-sync",
+        "POST",
+        generic,
+        {"Content-Type": "application/json", "Authorization": DEMO_WEBHOOK_SECRET},
     )
     assert status == 200, body
     answer = json.loads(body)
@@ -82,7 +85,8 @@ def test_gateway_serves_functions_like_their_triggers(stack):
     status, _, _ = _call(f"{gw}/policy-export?namespace=demo")
     assert status == 401
     status, headers, body = _call(
-        f"{gw}/policy-export?namespace=demo&format=csv", headers={"Authorization": f"Bearer {DEMO_EXPORT_TOKEN}"}
+        f"{gw}/policy-export?namespace=demo&format=csv",
+        headers={"Authorization": f"Bearer {DEMO_EXPORT_TOKEN}"},
     )
     assert status == 200
     assert body.decode().splitlines()[0].startswith("namespace,repository,remote_region_id")
@@ -134,7 +138,8 @@ def test_invoke_runs_a_handler_with_an_event_file(clean_env, emulator, capsys, m
     monkeypatch.setenv("SWR_AUTH_TOKEN", emulator.issue_token())
     monkeypatch.setenv("WEBHOOK_ALLOW_UNAUTHENTICATED", "true")
     monkeypatch.setenv(
-        "SYNC_RULES", json.dumps([{"namespace": "demo", "targets": [{"region": "ap-southeast-1", "namespace": "demo"}]}])
+        "SYNC_RULES",
+        json.dumps([{"namespace": "demo", "targets": [{"region": "ap-southeast-1", "namespace": "demo"}]}]),
     )
     event = ROOT / "events" / "push-sync" / "generic.json"
     code = invoke_cli.main(["push-sync", "--event", str(event)])
@@ -145,11 +150,15 @@ def test_invoke_runs_a_handler_with_an_event_file(clean_env, emulator, capsys, m
     assert out["statusCode"] == 200
 
 
-def test_invoke_exits_non_zero_on_an_error_answer_and_on_a_bad_event_file(clean_env, tmp_path, capsys, monkeypatch):
+def test_invoke_exits_non_zero_on_an_error_answer_and_on_a_bad_event_file(
+    clean_env, tmp_path, capsys, monkeypatch
+):
     monkeypatch.setenv("SWR_REGION", "cn-north-4")
     monkeypatch.setenv("SWR_AUTH_TOKEN", "x" * 20)
     monkeypatch.setenv("WEBHOOK_ALLOW_UNAUTHENTICATED", "true")
-    monkeypatch.setenv("SYNC_RULES", json.dumps([{"targets": [{"region": "ap-southeast-1", "namespace": "demo"}]}]))
+    monkeypatch.setenv(
+        "SYNC_RULES", json.dumps([{"targets": [{"region": "ap-southeast-1", "namespace": "demo"}]}])
+    )
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"httpMethod": "POST", "path": "/", "headers": {}, "body": "{not json"}))
     assert invoke_cli.main(["push-sync", "--event", str(bad)]) == 1

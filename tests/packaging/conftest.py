@@ -182,7 +182,9 @@ def event_files(function: str) -> list[Path]:
 
 
 def functiongraph_events(function: str) -> list[Path]:
-    return [p for p in event_files(function) if not is_openfaas_spec(json.loads(p.read_text(encoding="utf-8")))]
+    return [
+        p for p in event_files(function) if not is_openfaas_spec(json.loads(p.read_text(encoding="utf-8")))
+    ]
 
 
 def openfaas_request(event: Any) -> dict[str, Any] | None:
@@ -247,10 +249,12 @@ def last_json_line(stdout: str) -> dict[str, Any]:
     return data
 
 
-def run_isolated(args: list[str], env: dict[str, str], timeout: float = 120) -> dict[str, Any]:
+def run_isolated(
+    args: list[str], env: dict[str, str], timeout: float = 120, python: str | None = None
+) -> dict[str, Any]:
     """``python -I -S ARGS`` (no site-packages, no user site, no PYTHON* variables, no script directory)."""
     proc = subprocess.run(
-        [sys.executable, "-I", "-S", *args],
+        [python or sys.executable, "-I", "-S", *args],
         env=clean_env(env),
         capture_output=True,
         text=True,
@@ -258,7 +262,9 @@ def run_isolated(args: list[str], env: dict[str, str], timeout: float = 120) -> 
         check=False,
     )
     if proc.returncode != 0:
-        raise AssertionError(f"child failed (exit {proc.returncode}):\n{proc.stderr[-4000:]}\n{proc.stdout[-2000:]}")
+        raise AssertionError(
+            f"child failed (exit {proc.returncode}):\n{proc.stderr[-4000:]}\n{proc.stdout[-2000:]}"
+        )
     return last_json_line(proc.stdout)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
+import os
 import zipfile
 from pathlib import Path
 
@@ -75,7 +76,9 @@ def test_code_zip_layout(default_build: Build, function: str) -> None:
     assert "functions/__init__.py" in entries
     assert f"functions/{package}/index.py" in entries
     others = {p for p in FUNCTIONS.values() if p != package}
-    assert not any(e.split("/")[1] in others for e in entries if e.startswith("functions/") and e.count("/") > 1)
+    assert not any(
+        e.split("/")[1] in others for e in entries if e.startswith("functions/") and e.count("/") > 1
+    )
     for entry in entries:
         parts = entry.rstrip("/").split("/")
         assert "tests" not in parts[:-1] and "__pycache__" not in parts[:-2], entry
@@ -120,7 +123,9 @@ def test_openfaas_handler_folder(default_build: Build, function: str) -> None:
     assert {"handler.py", "requirements.txt", "tox.ini", "handler_test.py", "functions/__init__.py"} <= files
     assert f"functions/{FUNCTIONS[function]}/index.py" in files
     assert not [f for f in files if "__pycache__" in f or f.endswith(".pyc") or "/tests/" in f]
-    assert not [f for f in files if f.startswith(("pydantic", "structlog"))], "the image installs requirements"
+    assert not [f for f in files if f.startswith(("pydantic", "structlog"))], (
+        "the image installs requirements"
+    )
     requirements = (folder / "requirements.txt").read_text().split("\n")
     pins = [line for line in requirements if line and not line.startswith("#")]
     assert pins == [str(p) for p in read_lock()]
@@ -157,7 +162,11 @@ def test_layer_mode_splits_dependencies(tmp_path: Path) -> None:
     code_top = {e.split("/", 1)[0] for e in names(code)}
     assert code_top <= CODE_TOP
     sizes = json.loads((out / "sizes.json").read_text())
-    assert {a["kind"] for a in sizes["artifacts"]} == {"functiongraph-deps", "functiongraph-code", "openfaas-handler"}
+    assert {a["kind"] for a in sizes["artifacts"]} == {
+        "functiongraph-deps",
+        "functiongraph-code",
+        "openfaas-handler",
+    }
 
 
 def test_cli_errors_are_clean(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -191,9 +200,9 @@ def test_rebuild_is_byte_identical(tmp_path: Path) -> None:
         pytest.skip("no function package exists yet")
     target = host_target()  # this interpreter matches, so byte-code is compiled and compared too
     outs = []
-    for n in (1, 2):
+    for n in (1, 2):  # back to back, so that nobody edits the sources in between
         out = tmp_path / f"build{n}" / "dist"
-        argv = ["--python", target.python, "--arch", target.arch, "--out", str(out), "--deps", "bundled"]
+        argv = ["--python", target.python, "--arch", target.arch, "--out", str(out)]
         run_package(argv + [arg for f in functions for arg in ("--function", f)])
         outs.append(out)
     first, second = (_all_files(o) for o in outs)
@@ -224,10 +233,26 @@ def test_lock_covers_the_declared_runtime_dependencies() -> None:
 @pytest.mark.parametrize(
     ("filename", "target", "fits"),
     [
-        ("pydantic_core-2.50.4-cp312-cp312-manylinux_2_17_x86_64.manylinux2014_x86_64.whl", ("3.12", "x86_64"), True),
-        ("pydantic_core-2.50.4-cp312-cp312-manylinux_2_17_x86_64.manylinux2014_x86_64.whl", ("3.10", "x86_64"), False),
-        ("pydantic_core-2.50.4-cp312-cp312-manylinux_2_17_aarch64.manylinux2014_aarch64.whl", ("3.12", "x86_64"), False),
-        ("pydantic_core-2.50.4-cp312-cp312-manylinux_2_17_aarch64.manylinux2014_aarch64.whl", ("3.12", "arm64"), True),
+        (
+            "pydantic_core-2.50.4-cp312-cp312-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
+            ("3.12", "x86_64"),
+            True,
+        ),
+        (
+            "pydantic_core-2.50.4-cp312-cp312-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
+            ("3.10", "x86_64"),
+            False,
+        ),
+        (
+            "pydantic_core-2.50.4-cp312-cp312-manylinux_2_17_aarch64.manylinux2014_aarch64.whl",
+            ("3.12", "x86_64"),
+            False,
+        ),
+        (
+            "pydantic_core-2.50.4-cp312-cp312-manylinux_2_17_aarch64.manylinux2014_aarch64.whl",
+            ("3.12", "arm64"),
+            True,
+        ),
         ("pydantic_core-2.50.4-cp312-cp312-musllinux_1_1_x86_64.whl", ("3.12", "x86_64"), False),
         ("pydantic-2.14.3-py3-none-any.whl", ("3.10", "arm64"), True),
         ("foo-1.0-cp39-abi3-manylinux2014_x86_64.whl", ("3.12", "x86_64"), True),
@@ -250,3 +275,16 @@ def test_offline_without_cache_fails_clearly(tmp_path: Path) -> None:
 
     with pytest.raises(PackagingError, match="--offline"):
         ensure_wheels(Target("3.12", "x86_64"), tmp_path / "empty-cache", read_lock(), offline=True)
+
+
+def test_missing_network_fails_with_a_clear_message(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from localdev.packager.wheels import ensure_wheels
+
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("PIP_INDEX_URL", "http://127.0.0.1:9/simple")  # nothing listens on the discard port
+    monkeypatch.setenv("PIP_RETRIES", "0")
+    monkeypatch.setenv("PIP_TIMEOUT", "1")
+    monkeypatch.delenv("PIP_EXTRA_INDEX_URL", raising=False)
+    monkeypatch.delenv("PIP_FIND_LINKS", raising=False)
+    with pytest.raises(PackagingError, match="network access to the package index"):
+        ensure_wheels(Target("3.12", "x86_64"), tmp_path / "cache", read_lock()[:1], log=False)

@@ -93,7 +93,9 @@ def scalar(text: str, number: int = 0) -> Any:
         try:
             return json.loads(text)
         except ValueError as err:
-            raise YamlSubsetError(f"line {number}: double-quoted escapes outside the subset: {text!r}") from err
+            raise YamlSubsetError(
+                f"line {number}: double-quoted escapes outside the subset: {text!r}"
+            ) from err
     if text in ("[]", "{}"):
         return [] if text == "[]" else {}
     if text[0] in "[{":
@@ -127,7 +129,9 @@ def _parse_block(lines: list[_Line], pos: int, indent: int) -> tuple[Any, int]:
     return _parse_map(lines, pos, indent)
 
 
-def _value_after(lines: list[_Line], pos: int, indent: int, inline: str | None, number: int) -> tuple[Any, int]:
+def _value_after(
+    lines: list[_Line], pos: int, indent: int, inline: str | None, number: int
+) -> tuple[Any, int]:
     if inline is not None and inline != "":
         return scalar(inline, number), pos + 1
     nxt = pos + 1

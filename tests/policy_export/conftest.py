@@ -49,17 +49,6 @@ ENV_VARS = (
 )
 
 
-@pytest.fixture(autouse=True)
-def _emulator_backlog(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Work around the emulator's default listen backlog (socketserver's 5): 16 simultaneous connects overflow
-    it, the kernel drops SYNs, and each dropped one costs a 1 s retransmit. Autouse, so it runs before the
-    ``emulator`` fixture starts the server. (Reported: the emulator should set ``request_queue_size``.)"""
-    from localdev.emulator import server
-
-    if getattr(server._Server, "request_queue_size", 5) < 128:
-        monkeypatch.setattr(server._Server, "request_queue_size", 128, raising=False)
-
-
 @dataclass
 class Seeded:
     """What was seeded, and the rows an export of it must produce (without ids and times)."""

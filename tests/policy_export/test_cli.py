@@ -21,7 +21,7 @@ def cli_env(export_env: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
 
     export_env.delenv("EXPORT_TOKEN")  # the CLI needs no bearer token
     yield export_env
-    logs.configure("INFO")  # the CLI pointed logging at a captured stderr that is about to close
+    logs.reset()  # the CLI pointed logging at a captured stderr that is about to close
 
 
 def test_csv_to_stdout(cli_env, seeded: Seeded, capsys: pytest.CaptureFixture[str]) -> None:

@@ -100,3 +100,10 @@ def test_namespace_failure_among_several_fails_the_request(call: Caller, seeded:
     emulator.state.add_fault(rf"namespace={BIG_NS}", method="GET", status=500, times=None)
     reply = call({"namespace": [SMALL_NS, BIG_NS]})
     assert reply.status == 502 and reply.json()["namespace"] == BIG_NS
+
+
+def test_empty_namespace_when_the_namespace_list_is_forbidden(call: Caller, emulator) -> None:
+    emulator.state.add_namespace("quiet")
+    emulator.state.add_fault(r"^/v2/manage/namespaces$", method="GET", status=403, times=None)
+    data = call({"namespace": "quiet"}).json()
+    assert data["total"] == 0 and data["coverage_complete"] is True

@@ -52,7 +52,7 @@ def test_json_export_of_a_large_namespace(call: Caller, seeded: Seeded, emulator
     assert policies == sorted(policies, key=_sort_key)
     assert all(ISO.fullmatch(p["created_at"]) and ISO.fullmatch(p["updated_at"]) for p in policies)
     assert re.fullmatch(r"[0-9a-f]{64}", data["content_hash"])
-    assert reply.header("x-content-sha256") == data["content_hash"]
+    assert reply.header("x-export-content-hash") == data["content_hash"]
     assert reply.header("x-export-count") == str(data["count"])
     assert reply.header("x-export-errors") == "0"
     # One sync_repo request per repository (302), whatever the concurrency.
@@ -64,7 +64,7 @@ def test_content_hash_is_stable_across_runs_and_formats(call: Caller, seeded: Se
     second = call({"namespace": BIG_NS}).json()
     assert first["content_hash"] == second["content_hash"]
     csv_reply = call({"namespace": BIG_NS, "format": "csv"})
-    assert csv_reply.header("x-content-sha256") == first["content_hash"]
+    assert csv_reply.header("x-export-content-hash") == first["content_hash"]
 
 
 def test_csv_round_trips_through_the_csv_module(call: Caller, seeded: Seeded) -> None:

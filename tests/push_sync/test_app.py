@@ -13,7 +13,9 @@ from tests.push_sync.conftest import DIGEST, EVENTS, Caller, body_of, sync_calls
 SYNC_PATH = "/v2/manage/namespaces/demo/repos/team%24app/sync_images"
 
 
-def wire(tags: list[str], region: str = "ap-southeast-1", ns: str = "demo", override: bool = False) -> dict[str, Any]:
+def wire(
+    tags: list[str], region: str = "ap-southeast-1", ns: str = "demo", override: bool = False
+) -> dict[str, Any]:
     return {"imageTag": tags, "override": override, "remoteNamespace": ns, "remoteRegionId": region}
 
 
@@ -25,7 +27,15 @@ def sample(name: str) -> dict[str, Any]:
 
 @pytest.mark.parametrize(
     "name",
-    ["harbor.json", "harbor-cloudevents.json", "distribution.json", "dockerhub.json", "quay.json", "generic.json", "eventgrid-harbor.json"],
+    [
+        "harbor.json",
+        "harbor-cloudevents.json",
+        "distribution.json",
+        "dockerhub.json",
+        "quay.json",
+        "generic.json",
+        "eventgrid-harbor.json",
+    ],
 )
 def test_each_format_makes_the_exact_call(name: str, call: Caller, seeded: Any) -> None:
     response = call(sample(name))
@@ -35,7 +45,15 @@ def test_each_format_makes_the_exact_call(name: str, call: Caller, seeded: Any) 
     (result,) = data["results"]
     assert result["status"] == "synced"
     assert (result["namespace"], result["repository"], result["tag"]) == ("demo", "team/app", "v1.2.3")
-    assert result["targets"] == [{"region": "ap-southeast-1", "namespace": "demo", "override": False, "rules": ["dr"], "status": "synced"}]
+    assert result["targets"] == [
+        {
+            "region": "ap-southeast-1",
+            "namespace": "demo",
+            "override": False,
+            "rules": ["dr"],
+            "status": "synced",
+        }
+    ]
     assert data["summary"]["calls"] == 1
     assert response.headers["Content-Type"] == "application/json"
     # the emulator created the sync job
@@ -50,7 +68,9 @@ def test_distribution_layer_push_is_listed_as_ignored(call: Caller) -> None:
     ]
 
 
-def test_hundred_event_envelope_makes_one_call_per_group(seeded: Any, caller_for: Callable[..., Caller]) -> None:
+def test_hundred_event_envelope_makes_one_call_per_group(
+    seeded: Any, caller_for: Callable[..., Caller]
+) -> None:
     events = []
     for r in range(10):
         for t in range(10):
@@ -67,13 +87,25 @@ def test_hundred_event_envelope_makes_one_call_per_group(seeded: Any, caller_for
                     },
                 }
             )
-            events.append({"id": f"l{r}-{t}", "action": "push", "target": {"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": DIGEST, "repository": f"demo/team/svc{r}"}})
+            events.append(
+                {
+                    "id": f"l{r}-{t}",
+                    "action": "push",
+                    "target": {
+                        "mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+                        "digest": DIGEST,
+                        "repository": f"demo/team/svc{r}",
+                    },
+                }
+            )
     call = caller_for(SWR_ENDPOINT=seeded.url, SYNC_CONCURRENCY="4")
     response = call({"events": events})
     assert response.status == 200, response.body
     calls = sync_calls(seeded)
     assert len(calls) == 10  # the number of groups: one per repository (one target)
-    assert sorted(c["path"] for c in calls) == sorted(f"/v2/manage/namespaces/demo/repos/team%24svc{r}/sync_images" for r in range(10))
+    assert sorted(c["path"] for c in calls) == sorted(
+        f"/v2/manage/namespaces/demo/repos/team%24svc{r}/sync_images" for r in range(10)
+    )
     assert all(c["body"] == wire([f"v{t}" for t in range(10)]) for c in calls)
     data = body_of(response)
     assert len(data["results"]) == 100 and {r["status"] for r in data["results"]} == {"synced"}
@@ -84,17 +116,28 @@ def test_hundred_event_envelope_makes_one_call_per_group(seeded: Any, caller_for
 def test_several_targets_and_tags_are_grouped(seeded: Any, caller_for: Callable[..., Caller]) -> None:
     rules = [
         {"name": "a", "namespace": "demo", "targets": [{"region": "ap-southeast-1", "namespace": "demo"}]},
-        {"name": "b", "repository": "team/*", "tags": {"include": [r"v\d+"]}, "targets": [{"region": "ap-southeast-3", "namespace": "dr", "override": True}]},
+        {
+            "name": "b",
+            "repository": "team/*",
+            "tags": {"include": [r"v\d+"]},
+            "targets": [{"region": "ap-southeast-3", "namespace": "dr", "override": True}],
+        },
     ]
     call = caller_for(SWR_ENDPOINT=seeded.url, SYNC_RULES=rules)
-    response = call({"namespace": "demo", "repository": "team/app", "tags": ["v2", "v1.2.3", "v2"], "digest": DIGEST})
+    response = call(
+        {"namespace": "demo", "repository": "team/app", "tags": ["v2", "v1.2.3", "v2"], "digest": DIGEST}
+    )
     assert response.status == 200, response.body
     calls = sync_calls(seeded)
     assert sorted(json.dumps(c["body"], sort_keys=True) for c in calls) == sorted(
-        json.dumps(b, sort_keys=True) for b in (wire(["v2", "v1.2.3"]), wire(["v2"], "ap-southeast-3", "dr", True))
+        json.dumps(b, sort_keys=True)
+        for b in (wire(["v2", "v1.2.3"]), wire(["v2"], "ap-southeast-3", "dr", True))
     )
     results = body_of(response)["results"]
-    assert [(r["tag"], [t["rules"] for t in r["targets"]]) for r in results] == [("v2", [["a"], ["b"]]), ("v1.2.3", [["a"]])]
+    assert [(r["tag"], [t["rules"] for t in r["targets"]]) for r in results] == [
+        ("v2", [["a"], ["b"]]),
+        ("v1.2.3", [["a"]]),
+    ]
 
 
 # -- idempotency --------------------------------------------------------------------------------------------
@@ -147,8 +190,24 @@ def test_partial_failure_is_503_and_redelivery_finishes(call: Caller, seeded: An
     seeded.state.add_fault("team%24api/sync_images", status=503, times=2)
     envelope = {
         "events": [
-            {"action": "push", "target": {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": DIGEST, "repository": "demo/team/app", "tag": "v2"}},
-            {"action": "push", "target": {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": DIGEST, "repository": "demo/team/api", "tag": "v1"}},
+            {
+                "action": "push",
+                "target": {
+                    "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                    "digest": DIGEST,
+                    "repository": "demo/team/app",
+                    "tag": "v2",
+                },
+            },
+            {
+                "action": "push",
+                "target": {
+                    "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                    "digest": DIGEST,
+                    "repository": "demo/team/api",
+                    "tag": "v1",
+                },
+            },
         ]
     }
     first = call(envelope)
@@ -177,7 +236,9 @@ def test_unknown_repository_is_422(call: Caller, seeded: Any) -> None:
     assert response.status == 422
     (result,) = body_of(response)["results"]
     assert result["status"] == "failed"
-    assert result["reason"].startswith("unknown namespace or repository in SWR: POST /v2/manage/namespaces/demo/repos/team%24ghost/sync_images -> HTTP 404")
+    assert result["reason"].startswith(
+        "unknown namespace or repository in SWR: POST /v2/manage/namespaces/demo/repos/team%24ghost/sync_images -> HTTP 404"
+    )
     assert result["targets"][0]["retryable"] is False
     assert "Retry-After" not in response.headers
 
@@ -202,7 +263,11 @@ def test_swr_auth_failure_is_502(seeded: Any, caller_for: Callable[..., Caller])
 
 
 def test_swr_400_is_permanent(call: Caller, seeded: Any) -> None:
-    seeded.state.add_fault("sync_images", status=400, body=[{"errorCode": "SVCSTG.SWR.4000014", "errorMessage": "invalid parameter"}])
+    seeded.state.add_fault(
+        "sync_images",
+        status=400,
+        body=[{"errorCode": "SVCSTG.SWR.4000014", "errorMessage": "invalid parameter"}],
+    )
     response = call(sample("generic.json"))
     assert response.status == 422
     assert "SVCSTG.SWR.4000014" in body_of(response)["results"][0]["reason"]
@@ -216,7 +281,9 @@ def test_invalid_names_are_422_and_never_sent(call: Caller, seeded: Any) -> None
     assert sync_calls(seeded) == []
 
 
-def test_no_credentials_is_a_config_error_and_releases_claims(seeded: Any, caller_for: Callable[..., Caller]) -> None:
+def test_no_credentials_is_a_config_error_and_releases_claims(
+    seeded: Any, caller_for: Callable[..., Caller]
+) -> None:
     call = caller_for(SWR_ENDPOINT=seeded.url, SWR_AUTH_TOKEN=None)
     response = call(sample("harbor.json"))
     assert response.status == 500 and body_of(response)["error"] == "configuration invalid"
@@ -231,7 +298,9 @@ def test_skipped_by_rules_is_200_without_calls(call: Caller, seeded: Any) -> Non
     response = call({"namespace": "demo", "repository": "team/app", "tags": ["v3-rc1"]})
     assert response.status == 200
     (result,) = body_of(response)["results"]
-    assert result["status"] == "skipped" and result["reason"].startswith("no rule matched: dr: tag matches exclude regex")
+    assert result["status"] == "skipped" and result["reason"].startswith(
+        "no rule matched: dr: tag matches exclude regex"
+    )
     assert sync_calls(seeded) == []
 
 
@@ -239,7 +308,9 @@ def test_non_push_events_are_acknowledged(call: Caller, seeded: Any) -> None:
     response = call(sample("harbor.json") | {"type": "PULL_ARTIFACT"})
     assert response.status == 200
     data = body_of(response)
-    assert data["results"] == [] and data["ignored"] == [{"source": "harbor", "reason": "event type PULL_ARTIFACT is not a push", "type": "PULL_ARTIFACT"}]
+    assert data["results"] == [] and data["ignored"] == [
+        {"source": "harbor", "reason": "event type PULL_ARTIFACT is not a push", "type": "PULL_ARTIFACT"}
+    ]
     assert sync_calls(seeded) == []
 
 
@@ -281,13 +352,21 @@ def test_dry_run_env_and_query(seeded: Any, caller_for: Callable[..., Caller]) -
     assert data["dry_run"] is True
     (result,) = data["results"]
     assert result["status"] == "dry_run" and result["reason"] == "dry run: would sync to 1 target(s)"
-    assert result["targets"] == [{"region": "ap-southeast-1", "namespace": "demo", "override": False, "rules": ["dr"]}]
+    assert result["targets"] == [
+        {"region": "ap-southeast-1", "namespace": "demo", "override": False, "rules": ["dr"]}
+    ]
     normal = caller_for(SWR_ENDPOINT=seeded.url)
-    assert body_of(normal(sample("harbor.json"), query={"dry_run": ["true"]}))["results"][0]["status"] == "dry_run"
+    assert (
+        body_of(normal(sample("harbor.json"), query={"dry_run": ["true"]}))["results"][0]["status"]
+        == "dry_run"
+    )
     assert normal(sample("harbor.json"), query={"dry_run": ["maybe"]}).status == 400
     assert sync_calls(seeded) == []
     # a dry run does not mark the push as done
-    assert body_of(normal(sample("harbor.json"), query={"dry_run": ["false"]}))["results"][0]["status"] == "synced"
+    assert (
+        body_of(normal(sample("harbor.json"), query={"dry_run": ["false"]}))["results"][0]["status"]
+        == "synced"
+    )
 
 
 def test_decision_log_one_line_per_tag(call: Caller, log_lines: Callable[[], list[dict[str, Any]]]) -> None:
@@ -295,7 +374,11 @@ def test_decision_log_one_line_per_tag(call: Caller, log_lines: Callable[[], lis
     call({"namespace": "demo", "repository": "team/x y", "tags": ["v1"]})
     lines = log_lines()
     decisions = [line for line in lines if line["message"] == "push decision"]
-    assert [(d["tag"], d["status"]) for d in decisions] == [("v2", "synced"), ("v3-rc1", "skipped"), ("v1", "rejected")]
+    assert [(d["tag"], d["status"]) for d in decisions] == [
+        ("v2", "synced"),
+        ("v3-rc1", "skipped"),
+        ("v1", "rejected"),
+    ]
     synced, skipped, rejected = decisions
     assert synced["targets"][0]["rules"] == ["dr"] and synced["correlation_id"]
     assert skipped["reason"].startswith("no rule matched") and skipped["rules_not_applied"]

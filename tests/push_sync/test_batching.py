@@ -15,7 +15,13 @@ from shared.rules import Target
 A = ("demo", "team/app")
 
 
-def item(tag: str, region: str = "ap-southeast-1", ns: str = "demo", override: bool = False, repo: tuple[str, str] = A) -> SyncItem:
+def item(
+    tag: str,
+    region: str = "ap-southeast-1",
+    ns: str = "demo",
+    override: bool = False,
+    repo: tuple[str, str] = A,
+) -> SyncItem:
     return SyncItem(repo[0], repo[1], tag, region, ns, override)
 
 
@@ -109,7 +115,11 @@ def test_run_groups_reports_failed_tags_and_exceptions() -> None:
 def test_run_groups_inline_for_one_group_and_empty() -> None:
     seen: list[str] = []
     group = SyncGroup("demo", "a", "ap-southeast-1", "demo", False, ("v1",))
-    outcomes = run_groups([group], lambda g: seen.append(threading.current_thread().name) or None, concurrency=8)
+
+    def call(g: SyncGroup) -> None:
+        seen.append(threading.current_thread().name)
+
+    outcomes = run_groups([group], call, concurrency=8)
     assert outcomes[0].ok and seen == [threading.main_thread().name]
     assert run_groups([], lambda g: None) == []
 
@@ -119,7 +129,9 @@ def test_run_groups_carries_log_context_into_threads() -> None:
     seen: list[object] = []
     groups = [SyncGroup("demo", f"r{i}", "ap-southeast-1", "demo", False, ("v1",)) for i in range(3)]
     try:
-        run_groups(groups, lambda g: seen.append(structlog.contextvars.get_contextvars().get("correlation_id")), 3)
+        run_groups(
+            groups, lambda g: seen.append(structlog.contextvars.get_contextvars().get("correlation_id")), 3
+        )
     finally:
         structlog.contextvars.clear_contextvars()
     assert seen == ["cid-42"] * 3
@@ -136,4 +148,15 @@ def test_sync_call_uses_client() -> None:
     group = SyncGroup("demo", "team/app", "ap-southeast-1", "dr", False, ("v1", "v9"))
     (outcome,) = run_groups([group], sync_call(FakeClient()))  # type: ignore[arg-type]
     assert isinstance(outcome, GroupOutcome) and outcome.failed_tags == ("v9",)
-    assert calls == [("demo", "team/app", {"imageTag": ["v1", "v9"], "override": False, "remoteNamespace": "dr", "remoteRegionId": "ap-southeast-1"})]
+    assert calls == [
+        (
+            "demo",
+            "team/app",
+            {
+                "imageTag": ["v1", "v9"],
+                "override": False,
+                "remoteNamespace": "dr",
+                "remoteRegionId": "ap-southeast-1",
+            },
+        )
+    ]

@@ -64,20 +64,34 @@ def test_sample_events(name: str, fmt: str, source: str) -> None:
 
 
 def test_harbor_non_push_types_are_ignored() -> None:
-    for kind in ("PULL_ARTIFACT", "DELETE_ARTIFACT", "REPLICATION", "SCANNING_COMPLETED", "QUOTA_EXCEED", "TAG_RETENTION"):
+    for kind in (
+        "PULL_ARTIFACT",
+        "DELETE_ARTIFACT",
+        "REPLICATION",
+        "SCANNING_COMPLETED",
+        "QUOTA_EXCEED",
+        "TAG_RETENTION",
+    ):
         data = load("harbor.json") | {"type": kind}
         result = parse(data)
         assert result.events == [] and reasons(result) == [f"event type {kind} is not a push"]
 
 
 def test_harbor_replication_payload_is_ignored() -> None:
-    body = {"type": "REPLICATION", "occur_at": 1680501904, "operator": "MANUAL", "event_data": {"replication": {"job_status": "Success"}}}
+    body = {
+        "type": "REPLICATION",
+        "occur_at": 1680501904,
+        "operator": "MANUAL",
+        "event_data": {"replication": {"job_status": "Success"}},
+    }
     assert reasons(parse(body)) == ["event type REPLICATION is not a push"]
 
 
 def test_harbor_digest_only_push_is_skipped() -> None:
     data = load("harbor.json")
-    data["event_data"]["resources"] = [{"digest": D, "tag": D, "resource_url": f"localhost/demo/team/app@{D}"}]
+    data["event_data"]["resources"] = [
+        {"digest": D, "tag": D, "resource_url": f"localhost/demo/team/app@{D}"}
+    ]
     result = parse(data)
     assert result.events == [] and reasons(result) == ["digest-only push (no tag): nothing to sync"]
     data["event_data"]["resources"] = [{"digest": D, "tag": ""}]
@@ -104,7 +118,10 @@ def test_harbor_defensive_fallbacks() -> None:
 
 
 def test_harbor_repository_only_in_resource_url() -> None:
-    body = {"type": "PUSH_ARTIFACT", "event_data": {"resources": [{"resource_url": "host/demo/a/b/c:latest"}]}}
+    body = {
+        "type": "PUSH_ARTIFACT",
+        "event_data": {"resources": [{"resource_url": "host/demo/a/b/c:latest"}]},
+    }
     assert pushes(parse(body)) == [("demo", "a/b/c", "latest", "harbor")]
 
 
@@ -142,12 +159,24 @@ def test_cloudevents_binary_mode() -> None:
 
 
 def test_eventgrid_single_and_batch_wrapping_every_format() -> None:
-    inner = [load(n) for n in ("harbor.json", "distribution.json", "dockerhub.json", "quay.json", "generic.json")]
+    inner = [
+        load(n) for n in ("harbor.json", "distribution.json", "dockerhub.json", "quay.json", "generic.json")
+    ]
     inner.append(load("harbor-cloudevents.json"))
-    events = [{"specversion": "1.0", "id": str(i), "source": "s", "type": "t", "data": d} for i, d in enumerate(inner)]
+    events = [
+        {"specversion": "1.0", "id": str(i), "source": "s", "type": "t", "data": d}
+        for i, d in enumerate(inner)
+    ]
     batch = parse({"events": events})
     assert batch.format == "eventgrid"
-    assert [e.source for e in batch.events] == ["harbor", "distribution", "dockerhub", "quay", "generic", "harbor-cloudevents"]
+    assert [e.source for e in batch.events] == [
+        "harbor",
+        "distribution",
+        "dockerhub",
+        "quay",
+        "generic",
+        "harbor-cloudevents",
+    ]
     single = parse(events[0])
     assert pushes(single) == [(*EXPECTED, "harbor")]
 
@@ -155,25 +184,47 @@ def test_eventgrid_single_and_batch_wrapping_every_format() -> None:
 def test_eventgrid_data_as_string_and_base64() -> None:
     harbor = load("harbor.json")
     as_text = {"specversion": "1.0", "id": "1", "source": "s", "type": "t", "data": json.dumps(harbor)}
-    as_b64 = {"specversion": "1.0", "id": "2", "source": "s", "type": "t", "data_base64": base64.b64encode(json.dumps(harbor).encode()).decode()}
+    as_b64 = {
+        "specversion": "1.0",
+        "id": "2",
+        "source": "s",
+        "type": "t",
+        "data_base64": base64.b64encode(json.dumps(harbor).encode()).decode(),
+    }
     assert pushes(parse(as_text)) == [(*EXPECTED, "harbor")]
     assert pushes(parse(as_b64)) == [(*EXPECTED, "harbor")]
 
 
 def test_eventgrid_unrelated_events_are_acknowledged() -> None:
-    obs = {"events": [{"id": "4b2", "specversion": "1.0", "source": "HC.OBS", "type": "object:put", "data": {"name": "test01", "state": "enable"}}]}
+    obs = {
+        "events": [
+            {
+                "id": "4b2",
+                "specversion": "1.0",
+                "source": "HC.OBS",
+                "type": "object:put",
+                "data": {"name": "test01", "state": "enable"},
+            }
+        ]
+    }
     result = parse(obs)
     assert result.events == []
     (reason,) = reasons(result)
     assert reason.startswith("CloudEvent object:put: data is not a push payload (unrecognised payload")
-    assert reasons(parse({"specversion": "1.0", "type": "x", "id": "1", "source": "s"})) == ["CloudEvent x carries no data"]
+    assert reasons(parse({"specversion": "1.0", "type": "x", "id": "1", "source": "s"})) == [
+        "CloudEvent x carries no data"
+    ]
 
 
 def test_cloudevent_with_harbor_shaped_data_in_another_type() -> None:
     data = load("harbor.json")["event_data"]
-    pushed = parse({"specversion": "1.0", "id": "1", "source": "swr", "type": "swr.artifact.pushed", "data": data})
+    pushed = parse(
+        {"specversion": "1.0", "id": "1", "source": "swr", "type": "swr.artifact.pushed", "data": data}
+    )
     assert pushes(pushed) == [(*EXPECTED, "cloudevents-harbor")]
-    deleted = parse({"specversion": "1.0", "id": "1", "source": "swr", "type": "swr.artifact.deleted", "data": data})
+    deleted = parse(
+        {"specversion": "1.0", "id": "1", "source": "swr", "type": "swr.artifact.deleted", "data": data}
+    )
     assert deleted.events == [] and reasons(deleted) == ["event type swr.artifact.deleted is not a push"]
 
 
@@ -263,7 +314,9 @@ def test_quay_tags_as_map_and_empty() -> None:
     assert pushes(result) == [("demo", "team/app", "latest", "quay"), ("demo", "team/app", "v2", "quay")]
     assert [e.digest for e in result.events] == ["", D]
     assert reasons(parse(load("quay.json") | {"updated_tags": []})) == ["no updated tags"]
-    assert reasons(parse(load("quay.json") | {"updated_tags": 5})) == ["updated_tags is int, not a list or map"]
+    assert reasons(parse(load("quay.json") | {"updated_tags": 5})) == [
+        "updated_tags is int, not a list or map"
+    ]
 
 
 def test_quay_repository_without_namespace() -> None:
@@ -274,10 +327,16 @@ def test_quay_repository_without_namespace() -> None:
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        ({"namespace": "demo", "repository": "a", "tags": "v1"}, "'tags' must be a non-empty list of strings"),
+        (
+            {"namespace": "demo", "repository": "a", "tags": "v1"},
+            "'tags' must be a non-empty list of strings",
+        ),
         ({"namespace": "demo", "repository": "a", "tags": []}, "'tags' must be a non-empty list of strings"),
         ({"namespace": 1, "repository": "a", "tags": ["v1"]}, "'namespace' must be a string"),
-        ({"namespace": "demo", "repository": "a", "tags": ["v1"], "digest": "md5:x"}, "'digest' must be a string like sha256"),
+        (
+            {"namespace": "demo", "repository": "a", "tags": ["v1"], "digest": "md5:x"},
+            "'digest' must be a string like sha256",
+        ),
         ({"namespace": "demo", "repository": "a", "tags": ["v1"], "tga": 1}, "unknown key(s) ['tga']"),
     ],
 )
@@ -343,7 +402,9 @@ def test_utf8_bom_accepted() -> None:
 # -- the emulator's own webhook payloads --------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("fmt", ["harbor", "harbor-cloudevents", "distribution", "distribution-v1", "dockerhub"])
+@pytest.mark.parametrize(
+    "fmt", ["harbor", "harbor-cloudevents", "distribution", "distribution-v1", "dockerhub"]
+)
 def test_emulator_webhook_payloads(fmt: str) -> None:
     from localdev.emulator import webhooks
 
@@ -369,11 +430,24 @@ def test_decide_targets_and_reasons() -> None:
     assert [t.region for t in d1.targets] == ["ap-southeast-1"] and not d1.skipped
     assert d2.skipped and d2.reason == r"no rule matched: dr: tag matches exclude regex '.*-rc\\d*'"
     assert d3.reason == "no rule matched: dr: repository does not match 'team/**'"
-    assert [tuple(i) for i in sync_items([d1, d2, d3])] == [("demo", "team/app", "v1", "ap-southeast-1", "demo", False)]
+    assert [tuple(i) for i in sync_items([d1, d2, d3])] == [
+        ("demo", "team/app", "v1", "ap-southeast-1", "demo", False)
+    ]
 
 
 def test_decide_drops_self_targets() -> None:
-    rules = RuleSet.parse(json.dumps([{"targets": [{"region": "cn-north-4", "namespace": "demo"}, {"region": "cn-north-4", "namespace": "copy"}]}]))
+    rules = RuleSet.parse(
+        json.dumps(
+            [
+                {
+                    "targets": [
+                        {"region": "cn-north-4", "namespace": "demo"},
+                        {"region": "cn-north-4", "namespace": "copy"},
+                    ]
+                }
+            ]
+        )
+    )
     (d,) = decide([ev("v1")], rules, "cn-north-4")
     assert [t.namespace for t in d.targets] == ["copy"]
     only_self = RuleSet.parse(json.dumps([{"targets": [{"region": "cn-north-4", "namespace": "demo"}]}]))

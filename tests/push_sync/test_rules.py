@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,10 @@ from tests.push_sync.conftest import base_env
 
 T1 = {"region": "ap-southeast-1", "namespace": "demo"}
 T2 = {"region": "ap-southeast-3", "namespace": "backup", "override": True}
+
+
+def lookup(values: dict[str, str]) -> Callable[[str], str | None]:
+    return values.get
 
 
 def rules(*items: dict) -> RuleSet:
@@ -295,13 +300,13 @@ def test_load_rules_from_env_and_file(tmp_path: Path) -> None:
     path.write_text(text)
     # env_lookup also resolves SYNC_RULES_FILE into SYNC_RULES: the same text is not a conflict
     assert len(load_rules(env_lookup(environ={"SYNC_RULES_FILE": str(path)}))) == 1
-    assert len(load_rules({"SYNC_RULES_FILE": str(path)}.get)) == 1
-    assert not load_rules({}.get, required=False)
+    assert len(load_rules(lookup({"SYNC_RULES_FILE": str(path)}))) == 1
+    assert not load_rules(lookup({}), required=False)
 
 
 def test_load_rules_errors(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="SYNC_RULES: required"):
-        load_rules({}.get)
+        load_rules(lookup({}))
     with pytest.raises(
         ConfigError, match=r"SYNC_RULES_FILE: cannot read '/nonexistent/rules.json': No such file"
     ):
@@ -309,10 +314,10 @@ def test_load_rules_errors(tmp_path: Path) -> None:
     path = tmp_path / "rules.json"
     path.write_text("[{]")
     with pytest.raises(ConfigError) as info:
-        load_rules({"SYNC_RULES_FILE": str(path)}.get)
+        load_rules(lookup({"SYNC_RULES_FILE": str(path)}))
     assert info.value.problems[0].startswith(f"SYNC_RULES_FILE ({path}): invalid JSON")
     with pytest.raises(ConfigError, match="both set"):
-        load_rules({"SYNC_RULES": "[]", "SYNC_RULES_FILE": str(path)}.get)
+        load_rules(lookup({"SYNC_RULES": "[]", "SYNC_RULES_FILE": str(path)}))
 
 
 def test_rules_validated_with_settings_at_cold_start() -> None:

@@ -1,0 +1,75 @@
+"""Cold-start guard: modules not needed on the handler path are not imported (checked with ``-X importtime``).
+
+Known and accepted (see docs/import-cost.md): ``import structlog`` imports ``structlog.stdlib``, which imports
+``asyncio`` (and with it ``concurrent.futures``, ``ssl``, ``subprocess``), so the full handler path is not checked for
+those; ``shared.client``, which does not log, is.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+_LINE = re.compile(r"import time:\s+\d+ \|\s+\d+ \|\s*(\S+)")
+
+# Never on any handler path: the official SDK's HTTP stack.
+HEAVY_HTTP = [
+    "requests",
+    "urllib3",
+    "huaweicloudsdkcore",
+    "huaweicloudsdkswr",
+    "charset_normalizer",
+    "idna",
+    "certifi",
+]
+
+
+def imported_modules(statement: str) -> set[str]:
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", statement],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    modules = {m.group(1) for line in proc.stderr.splitlines() if (m := _LINE.match(line))}
+    assert modules, "no -X importtime output"
+    return modules
+
+
+def _top_level(modules: set[str]) -> set[str]:
+    return {m.split(".")[0] for m in modules}
+
+
+def test_handler_path_does_not_import_heavy_http_stacks() -> None:
+    modules = imported_modules("import shared.runtime.app, shared.connect")
+    assert {"shared.runtime.app", "shared.connect", "shared.client"} <= modules
+    assert not _top_level(modules) & set(HEAVY_HTTP)
+
+
+def test_client_needs_no_asyncio_threads_pool_or_logging_stack() -> None:
+    modules = imported_modules("import shared.client, shared.auth, shared.http, shared.signer, shared.names")
+    assert not _top_level(modules) & set(HEAVY_HTTP)
+    for name in ("asyncio", "concurrent.futures", "structlog", "logging", "multiprocessing"):
+        assert name not in modules, f"shared.client imports {name}"
+
+
+def test_signer_and_names_are_stdlib_only() -> None:
+    modules = imported_modules("import shared.signer, shared.names, shared.redact")
+    assert not {"pydantic", "structlog", "asyncio", "urllib.request", "http.client"} & modules
+
+
+FUNCTION_ENTRIES = sorted(p.parent.name for p in (ROOT / "functions").glob("*/index.py"))
+
+
+@pytest.mark.parametrize("function", FUNCTION_ENTRIES)
+def test_function_entry_modules_do_not_import_heavy_http_stacks(function: str) -> None:
+    modules = imported_modules(f"import functions.{function}.index")
+    assert not _top_level(modules) & set(HEAVY_HTTP)
