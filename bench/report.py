@@ -37,9 +37,10 @@ In the project (measured; shared/logs.py left unchanged):
   testing, threadlocal, the twisted probe) could be skipped, and only by faking the `structlog` package in
   sys.modules, which would break any `import structlog` user. Not worth it.
 - Cold start cannot reach 0.5 with pydantic + structlog: the "floor of the design" row (no project code at
-  all) is already about 0.7 of the SDK. The rest of our gap is model building at import (`shared.models`),
-  pydantic's plugin loader importing `importlib.metadata` (+ `email`, `zipfile`) on the first model, and
-  `asyncio` via structlog. See docs/benchmarks.md for the proposals to the owners.
+  all) is already about 0.7 of the SDK; inside that floor, pydantic's plugin loader imports
+  `importlib.metadata` (+ `email`, `zipfile`) on the first model and structlog pulls `asyncio`. Between the
+  floor and us: model building at import (`shared.models`), `urllib.request`/`http.client`/`ssl`, the function's
+  own modules and the first invocation's work. See docs/benchmarks.md for the proposals to the owners.
 - Warm per-event cost is dominated by logging (compare the LOG_LEVEL=ERROR row): about two thirds of it,
   and most of that is redaction (`shared.redact.redact` walks every line and runs three regex passes over each
   string; with it replaced by a no-op the per-event cost about halves). Also `SwrClient._list` builds a

@@ -13,14 +13,15 @@ from typing import Any, TextIO
 
 import structlog
 
-from shared.redact import redact
+from shared.redact import mask_secret_keys, scrub
 
 LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40, "critical": 50}
 _configured: dict[str, Any] = {}
 
 
 def _redact_processor(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
-    return redact(dict(event_dict))  # type: ignore[no-any-return]
+    # Mask by key here; secret values inside free text are scrubbed once on the rendered line (_dumps).
+    return mask_secret_keys(dict(event_dict))  # type: ignore[no-any-return]
 
 
 def _order_keys(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
@@ -31,8 +32,14 @@ def _order_keys(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> Mutabl
     return ordered
 
 
+def _text(value: Any) -> str:
+    if isinstance(value, bytes | bytearray):
+        return bytes(value).decode("utf-8", "replace")
+    return str(value)
+
+
 def _dumps(obj: Any, **_: Any) -> str:
-    return json.dumps(obj, default=str, ensure_ascii=False, separators=(",", ":"))
+    return scrub(json.dumps(obj, default=_text, ensure_ascii=False, separators=(",", ":")))
 
 
 def configure(level: str = "INFO", stream: TextIO | None = None) -> None:

@@ -16,12 +16,14 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from shared.names import validate_namespace
 
 
+# defer_build: a model's validator is built on first use instead of at import, so a cold start pays only
+# for the models its path uses.
 class _Response(BaseModel):
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, defer_build=True)
 
 
 class _Request(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
 
 
 class SyncStatus(str, Enum):

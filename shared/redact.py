@@ -8,6 +8,8 @@ Two complementary nets:
 
 from __future__ import annotations
 
+import functools
+import json
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -40,10 +42,13 @@ def register_secret(value: str | None) -> None:
     global _pattern
     if value and len(value) >= _MIN_SECRET_LEN and value not in _secrets:
         _secrets.add(value)
-        ordered = sorted(_secrets, key=len, reverse=True)
+        # Also its JSON-escaped form, so that scrubbing a rendered JSON line catches it too.
+        escaped = json.dumps(value, ensure_ascii=False)[1:-1]
+        ordered = sorted(_secrets | {escaped}, key=len, reverse=True)
         _pattern = re.compile("|".join(re.escape(s) for s in ordered))
 
 
+@functools.lru_cache(maxsize=4096)
 def is_secret_key(key: str) -> bool:
     words = _CAMEL.sub("_", key)
     return bool(_SECRET_KEY.search(words)) and not _METADATA_SUFFIX.search(words)
@@ -88,3 +93,25 @@ def redact(value: Any, _depth: int = 0) -> Any:
 def _is_secret_value(value: Any) -> bool:
     # Flags and counts under a secret-sounding key (``token: true``) are not secrets.
     return value not in (None, "") and not isinstance(value, bool | int | float)
+
+
+def mask_secret_keys(value: Any, _depth: int = 0) -> Any:
+    """Copy of ``value`` with values under secret-named keys masked; strings are left as they are.
+
+    The logger's fast path: it masks by key here and then scrubs the rendered line once with :func:`scrub`,
+    instead of running the value patterns over every string of every event.
+    """
+    if _depth > 12:
+        return MASK
+    if isinstance(value, Mapping):
+        return {
+            k: (
+                MASK
+                if isinstance(k, str) and is_secret_key(k) and _is_secret_value(v)
+                else mask_secret_keys(v, _depth + 1)
+            )
+            for k, v in value.items()
+        }
+    if isinstance(value, list | tuple | set | frozenset):
+        return [mask_secret_keys(v, _depth + 1) for v in value]
+    return value

@@ -45,6 +45,7 @@ from shared.http import Deadline
 from shared.runtime.model import Invocation, Response
 
 FUNCTION = "job-monitor"
+MAX_BODY_BYTES = 64 * 1024  # a manual call's body holds a few overrides; anything larger is refused unread
 _ACTIONS = frozenset({ISSUED, REJECTED, ERROR, DRY_RUN, SKIPPED})
 
 
@@ -84,6 +85,9 @@ def options(settings: MonitorSettings, overrides: Overrides, trigger: str, warni
     namespaces = list(overrides.namespaces or []) if scoped else settings.namespace_patterns
     problems = [f"repos: {p}" for p in pattern_problems(repos, repos=True)]
     problems += [f"namespaces: {p}" for p in pattern_problems(namespaces, repos=False)]
+    if scoped and not repos and not namespaces:
+        # The caller's overrides emptied the scope: their mistake (400), not the configuration's (500).
+        problems.append("repos, namespaces: the overrides select no repository (give at least one entry)")
     if problems:
         raise BadRequest(400, "invalid overrides", problems)
     if not repos and not namespaces:
@@ -148,6 +152,8 @@ def parse_overrides(invocation: Invocation, log: Any) -> tuple[Overrides, list[s
 
 
 def bearer_ok(invocation: Invocation, token: str) -> bool:
+    if invocation.request.header_counts.get("authorization", 0) > 1:
+        return False  # which copy a proxy honours differs: two Authorization headers are refused
     value = invocation.request.header("authorization") or ""
     scheme, _, presented = value.partition(" ")
     return scheme.lower() == "bearer" and hmac.compare_digest(presented.strip().encode(), token.encode())
@@ -344,6 +350,9 @@ def handle(settings: MonitorSettings, invocation: Invocation) -> Response:
         if settings.monitor_token and not bearer_ok(invocation, settings.monitor_token):
             log.warning("manual call refused: missing or wrong bearer token")
             return Response.error(401, "missing or wrong bearer token", invocation.correlation_id)
+        if len(req.body) > MAX_BODY_BYTES:
+            log.warning("manual call refused: body too large", size=len(req.body), limit=MAX_BODY_BYTES)
+            return Response.error(413, f"body larger than {MAX_BODY_BYTES} bytes", invocation.correlation_id)
     elif invocation.platform == "openfaas" and settings.monitor_token:
         # X-Connector can be sent by anyone who reaches the gateway: run with defaults, answer counts only.
         trusted = bearer_ok(invocation, settings.monitor_token)

@@ -45,6 +45,8 @@ class _Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes: with Nagle on, keep-alive clients wait ~40 ms per answer.
+    disable_nagle_algorithm = True
     server: _Server
     server_version = "swr-emulator/1"
 

@@ -56,7 +56,8 @@ def apig_request(event: dict[str, Any]) -> Request:
     if isinstance(raw_headers, dict):
         for k, v in raw_headers.items():
             key = str(k).lower()
-            counts[key] = counts.get(key, 0) + 1
+            # A multi-value header (a list) counts once per value: "sent twice" must stay visible.
+            counts[key] = counts.get(key, 0) + (len(v) if isinstance(v, list) and v else 1)
             headers[key] = ",".join(map(str, v)) if isinstance(v, list) else str(v)
     body_field = event.get("body") or ""
     if isinstance(body_field, (dict, list)):

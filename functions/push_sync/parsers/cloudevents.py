@@ -17,7 +17,7 @@ from typing import Any
 
 from functions.push_sync.model import Ignored, ParseResult, PayloadError
 from functions.push_sync.parsers import harbor
-from functions.push_sync.parsers.common import obj, show, text
+from functions.push_sync.parsers.common import items, obj, show, text
 
 FORMAT = "harbor-cloudevents"
 HARBOR_PUSH = "harbor.artifact.pushed"
@@ -96,6 +96,6 @@ def parse_batch(
     data: dict[str, Any], inner: Callable[[Any, int], ParseResult], depth: int = 0
 ) -> ParseResult:
     result = ParseResult("eventgrid")
-    for event in data.get("events") or []:
+    for event in items(data.get("events")):  # a non-list never crashes a direct caller
         result.extend(parse(obj(event), inner, depth))
     return result

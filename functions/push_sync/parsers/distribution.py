@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from functions.push_sync.model import Ignored, ParseResult
-from functions.push_sync.parsers.common import add_push, obj, show, text
+from functions.push_sync.parsers.common import add_push, items, obj, show, text
 
 FORMAT = "distribution"
 MEDIA_TYPES = {
@@ -35,7 +35,7 @@ def looks_like(data: dict[str, Any]) -> bool:
 
 def parse(data: dict[str, Any]) -> ParseResult:
     result = ParseResult(FORMAT)
-    for raw in data.get("events") or []:
+    for raw in items(data.get("events")):  # a non-list never crashes a direct caller
         event = obj(raw)
         action = text(event.get("action"), 50)
         target = obj(event.get("target"))
