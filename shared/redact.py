@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 MASK = "***"
@@ -62,56 +62,52 @@ def scrub(text: str) -> str:
     return _BEARER.sub(rf"\1 {MASK}", text)
 
 
-def redact(value: Any, _depth: int = 0) -> Any:
+def redact(value: Any) -> Any:
     """Deep copy of ``value`` with secret keys masked and every string scrubbed.
 
     JSON scalars are kept; bytes and any other object (an exception, a dataclass holding headers...) are
     rendered as scrubbed text, because a JSON renderer would otherwise ``str()`` them unscrubbed.
     """
-    if _depth > 12:
-        return MASK
+    return _walk(value, _scrub_leaf)
+
+
+def mask_secret_keys(value: Any) -> Any:
+    """Copy of ``value`` with values under secret-named keys masked; other values are left as they are.
+
+    The logger's fast path: it masks by key here and then scrubs the rendered line once with :func:`scrub`,
+    instead of running the value patterns over every string of every event.
+    """
+    return _walk(value, lambda leaf: leaf)
+
+
+def _scrub_leaf(value: Any) -> Any:
     if value is None or isinstance(value, bool | int | float):
         return value
     if isinstance(value, str):
         return scrub(value)
     if isinstance(value, bytes | bytearray):
         return scrub(bytes(value).decode("utf-8", "replace"))
-    if isinstance(value, Mapping):
-        return {
-            k: (
-                MASK
-                if isinstance(k, str) and is_secret_key(k) and _is_secret_value(v)
-                else redact(v, _depth + 1)
-            )
-            for k, v in value.items()
-        }
-    if isinstance(value, list | tuple | set | frozenset):
-        return [redact(v, _depth + 1) for v in value]
     return scrub(str(value))
 
 
-def _is_secret_value(value: Any) -> bool:
-    # Flags and counts under a secret-sounding key (``token: true``) are not secrets.
-    return value not in (None, "") and not isinstance(value, bool | int | float)
-
-
-def mask_secret_keys(value: Any, _depth: int = 0) -> Any:
-    """Copy of ``value`` with values under secret-named keys masked; strings are left as they are.
-
-    The logger's fast path: it masks by key here and then scrubs the rendered line once with :func:`scrub`,
-    instead of running the value patterns over every string of every event.
-    """
-    if _depth > 12:
+def _walk(value: Any, leaf: Callable[[Any], Any], depth: int = 0) -> Any:
+    """Copy mappings and sequences, masking values under secret-named keys; ``leaf`` maps everything else."""
+    if depth > 12:
         return MASK
     if isinstance(value, Mapping):
         return {
             k: (
                 MASK
                 if isinstance(k, str) and is_secret_key(k) and _is_secret_value(v)
-                else mask_secret_keys(v, _depth + 1)
+                else _walk(v, leaf, depth + 1)
             )
             for k, v in value.items()
         }
     if isinstance(value, list | tuple | set | frozenset):
-        return [mask_secret_keys(v, _depth + 1) for v in value]
-    return value
+        return [_walk(v, leaf, depth + 1) for v in value]
+    return leaf(value)
+
+
+def _is_secret_value(value: Any) -> bool:
+    # Flags and counts under a secret-sounding key (``token: true``) are not secrets.
+    return value not in (None, "") and not isinstance(value, bool | int | float)

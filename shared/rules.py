@@ -673,3 +673,21 @@ class _Analysis:
             if any(self.unsafe(child) for child in self._children(op, arg)):
                 return True
         return False
+
+
+def split_patterns(value: str) -> list[str]:
+    """Split a comma-separated list of patterns on commas outside ``{...}``, so ``app-{a,b}`` (a glob
+    alternative) or ``v\\d{1,3}`` (a regex count) stays one item. Items are stripped; empty items are kept
+    (callers decide whether an empty item is an error)."""
+    items: list[str] = []
+    depth, start = 0, 0
+    for i, char in enumerate(value):
+        if char == "{":
+            depth += 1
+        elif char == "}":
+            depth = max(0, depth - 1)
+        elif char == "," and depth == 0:
+            items.append(value[start:i])
+            start = i + 1
+    items.append(value[start:])
+    return [item.strip() for item in items]

@@ -10,6 +10,7 @@ from pydantic import Field, field_validator, model_validator
 from shared.config import SwrSettings
 from shared.endpoints import valid_region
 from shared.redact import register_secret
+from shared.rules import split_patterns
 
 AlertFormat = Literal["generic", "slack", "feishu", "dingtalk", "wecom"]
 ALERT_FORMATS: tuple[str, ...] = ("generic", "slack", "feishu", "dingtalk", "wecom")
@@ -25,18 +26,7 @@ def split_list(text: str | None) -> list[str]:
     """
     if not text:
         return []
-    parts: list[str] = []
-    depth, start = 0, 0
-    for i, char in enumerate(text):
-        if char == "{":
-            depth += 1
-        elif char == "}":
-            depth = max(0, depth - 1)
-        elif char == "," and depth == 0:
-            parts.append(text[start:i])
-            start = i + 1
-    parts.append(text[start:])
-    return list(dict.fromkeys(part.strip() for part in parts if part.strip()))
+    return list(dict.fromkeys(part for part in split_patterns(text) if part))
 
 
 class MonitorSettings(SwrSettings):

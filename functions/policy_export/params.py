@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from shared.endpoints import valid_region
 from shared.names import InvalidName, validate_namespace, validate_repository
-from shared.rules import RuleError, glob_to_regex
+from shared.rules import RuleError, glob_to_regex, split_patterns
 
 FORMATS = ("json", "csv", "ndjson")
 MEDIA_TYPES = {"json": "application/json", "csv": "text/csv", "ndjson": "application/x-ndjson"}
@@ -104,20 +104,7 @@ class ExportQuery:
         return out
 
 
-def split_commas(value: str) -> list[str]:
-    """Split on commas outside ``{...}`` (so ``app-{a,b}`` stays one glob); empty items are kept for errors."""
-    items: list[str] = []
-    depth, start = 0, 0
-    for i, c in enumerate(value):
-        if c == "{":
-            depth += 1
-        elif c == "}":
-            depth = max(0, depth - 1)
-        elif c == "," and depth == 0:
-            items.append(value[start:i])
-            start = i + 1
-    items.append(value[start:])
-    return [item.strip() for item in items]
+split_commas = split_patterns  # commas inside ``{...}`` do not split; empty items are kept for errors
 
 
 def _values(query: dict[str, list[str]], name: str) -> list[str]:
