@@ -10,8 +10,9 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from shared.names import validate_namespace
 
@@ -36,10 +37,18 @@ class SyncStatus(str, Enum):
     TIMEOUT = "timeout"
     CANCEL = "cancel"
     EXISTED = "existed"
+    # Not one of SWR's seven: a status live SWR sends that the docs do not list. Reading stays tolerant (the
+    # raw value is kept in ``SyncJob.status_raw``); the monitor treats it as in progress, so it ends up stuck,
+    # never silently ok.
+    UNKNOWN = "unknown"
+
+    @classmethod
+    def documented(cls) -> list[SyncStatus]:
+        return [s for s in cls if s is not cls.UNKNOWN]
 
     @property
     def is_final(self) -> bool:
-        return self not in (SyncStatus.WAITING, SyncStatus.RUNNING)
+        return self not in (SyncStatus.WAITING, SyncStatus.RUNNING, SyncStatus.UNKNOWN)
 
     @property
     def is_ok(self) -> bool:
@@ -98,12 +107,26 @@ class SyncJob(_Response):
     remote_region_id: str = Field(default="", alias="remoteRegionId")
     override: bool = False
     status: SyncStatus
+    status_raw: str = ""
     created_at: datetime | None = Field(default=None, alias="createdAt")
     updated_at: datetime | None = Field(default=None, alias="updatedAt")
     domain_id: str = Field(default="", alias="domainID")
     domain_name: str = Field(default="", alias="domainName")
     sync_operator_id: str = Field(default="", alias="syncOperatorId")
     sync_operator_name: str = Field(default="", alias="syncOperatorName")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _tolerate_unknown_status(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "status" in data:
+            raw = data["status"]
+            known = {s.value for s in SyncStatus}
+            data = {**data, "status_raw": str(raw)}
+            if not (isinstance(raw, str) and raw.lower() in known):
+                data["status"] = SyncStatus.UNKNOWN
+            else:
+                data["status"] = raw.lower()
+        return data
 
 
 class SyncRepo(_Response):

@@ -260,11 +260,12 @@ def systemic_groups(states: Iterable[KeyState], threshold: int) -> list[Systemic
 
 
 def status_counts(jobs: Iterable[SyncJob], since: datetime) -> dict[str, int]:
-    """Jobs created at or after ``since``, by status (all seven statuses, zeros included)."""
-    counts = {s.value: 0 for s in SyncStatus}
+    """Jobs created at or after ``since``, by status (all seven statuses, zeros included; ``unknown`` only
+    when SWR sent an undocumented status)."""
+    counts = {s.value: 0 for s in SyncStatus.documented()}
     for job in jobs:
         if job.created_at is None or job.created_at >= since:
-            counts[job.status.value] += 1
+            counts[job.status.value] = counts.get(job.status.value, 0) + 1
     return counts
 
 

@@ -324,3 +324,28 @@ def test_options_merge() -> None:
     with pytest.raises(BadRequest) as err:
         options(s, Overrides(repos=["x"]), "t", [])
     assert err.value.status == 400
+
+
+def test_an_undocumented_status_is_read_not_rejected_and_ends_up_stuck():
+    """Live SWR may send a status the docs do not list: the page still parses, and the key is never ok."""
+    from datetime import datetime, timedelta, timezone
+
+    from shared.models import SyncJob, SyncStatus
+
+    created = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    job = SyncJob.model_validate(
+        {
+            "id": 9,
+            "repoName": "app",
+            "tag": "v1",
+            "remoteRegionId": "ap-southeast-1",
+            "remoteNamespace": "ns",
+            "status": "paused",
+            "createdAt": created.isoformat(),
+        }
+    )
+    assert job.status is SyncStatus.UNKNOWN and job.status_raw == "paused"
+    assert (not job.status.is_ok and not job.status.is_final) or job.status is SyncStatus.UNKNOWN
+    assert SyncJob.model_validate({"id": 1, "status": "SUCCESS"}).status is SyncStatus.SUCCESS
+    counts = status_counts([job], created - timedelta(seconds=1))
+    assert counts["unknown"] == 1 and counts["success"] == 0
