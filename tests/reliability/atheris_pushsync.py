@@ -13,12 +13,13 @@ is a parsed event whose names or tag SWR would refuse. libFuzzer's options (``-r
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-import atheris  # noqa: E402
+import atheris
 
 with atheris.instrument_imports():
     from functions.push_sync.decide import decide
@@ -35,7 +36,9 @@ SECRET = "atheris-webhook-secret"
 
 
 def _parse(data: bytes) -> None:
-    headers = {"ce-specversion": "1.0", "ce-type": "com.example.push", "ce-id": "1"} if data[:1] == b"\x01" else {}
+    headers = (
+        {"ce-specversion": "1.0", "ce-type": "com.example.push", "ce-id": "1"} if data[:1] == b"\x01" else {}
+    )
     try:
         result = parse_payload(data[1:], headers)
     except PayloadError as err:
@@ -79,10 +82,8 @@ def _names(fdp: atheris.FuzzedDataProvider) -> None:
         assert "/" not in segment and "?" not in segment and "#" not in segment, segment
         if validate is names.validate_repository:
             assert names.decode_repository(segment) == valid
-    try:
+    with contextlib.suppress(names.InvalidName):
         names.split_full_name(text)
-    except names.InvalidName:
-        pass
 
 
 def fuzz_one_input(data: bytes) -> None:

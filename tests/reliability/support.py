@@ -165,7 +165,9 @@ def invoke(function: str, event: Any, timeout_s: float = 4.0) -> Outcome:
         body = result["body"]
         if result.get("isBase64Encoded"):
             body = base64.b64decode(body).decode("utf-8", "replace")
-        return Outcome(result["statusCode"], dict(result.get("headers") or {}), body, _json(body), elapsed, result)
+        return Outcome(
+            result["statusCode"], dict(result.get("headers") or {}), body, _json(body), elapsed, result
+        )
     status = int(result.get("statusCode", 200)) if isinstance(result, dict) else 200
     if isinstance(result, dict) and isinstance(result.get("summary"), dict):
         status = int(result["summary"].get("http_status", status))

@@ -214,7 +214,13 @@ class MonitorScenario(Scenario):
         for group in report["resync"]["groups"]:
             if group["outcome"] == "accepted":
                 for tag in group["tags"]:
-                    key = ("demo", group["repository"], tag, group["target_region"], group["target_namespace"])
+                    key = (
+                        "demo",
+                        group["repository"],
+                        tag,
+                        group["target_region"],
+                        group["target_namespace"],
+                    )
                     assert after[key] > self.before[key], group
         if absorbed:
             assert report["coverage_complete"] is True, report["not_scanned"]
@@ -276,7 +282,9 @@ def test_fault_cell(
     if fault == "401-expired-token" and mode == "once":
         expiring = expire_tokens_mid_run(monkeypatch, emulator, target.part)
     else:
-        emulator.state.add_fault(target.path, method=target.method, times=1 if mode == "once" else 0, **FAULTS[fault])
+        emulator.state.add_fault(
+            target.path, method=target.method, times=1 if mode == "once" else 0, **FAULTS[fault]
+        )
 
     out = scenario.run()
 

@@ -49,7 +49,7 @@ KEYS = [
 VALUES = [
     "PUSH_ARTIFACT", "push_artifact", "harbor.artifact.pushed", "harbor.artifact.deleted", "push", "pull",
     "1.0", "demo", "team/app", "demo/team/app", "demo/../etc", "a%2Fb", "v1", "", "sha256:" + "0" * 64,
-    "application/vnd.oci.image.manifest.v1+json", "application/octet-stream", "Bad Name", "a//b", "dеmo",
+    "application/vnd.oci.image.manifest.v1+json", "application/octet-stream", "Bad Name", "a//b", "d\u0435mo",
     "swr.cn-north-4.myhuaweicloud.com/demo/team/app:v1", "http://127.0.0.1:1/x@sha256:" + "a" * 64,
     "demo/*", "re:.*", "{a,b}", "**", "x" * 200,
 ]  # fmt: skip
@@ -65,13 +65,15 @@ scalars = (
 json_values = st.recursive(
     scalars,
     lambda children: (
-        st.lists(children, max_size=5) | st.dictionaries(st.sampled_from(KEYS) | st.text(max_size=8), children, max_size=6)
+        st.lists(children, max_size=5)
+        | st.dictionaries(st.sampled_from(KEYS) | st.text(max_size=8), children, max_size=6)
     ),
     max_leaves=20,
 )
 json_objects = st.dictionaries(st.sampled_from(KEYS) | st.text(max_size=8), json_values, max_size=6)
 names_text = st.text(
-    alphabet=st.sampled_from(list("abcz09._-/$%2F?#:@ \t\n\x00\x7fAZ") + ["а", "ｅ", "\u200b", "é"]),
+    # Cyrillic a, fullwidth e, zero-width space, e acute: look-alikes and invisibles.
+    alphabet=st.sampled_from([*"abcz09._-/$%2F?#:@ \t\n\x00\x7fAZ", "\u0430", "\uff45", "\u200b", "\u00e9"]),
     max_size=140,
 ) | st.sampled_from([*VALUES, "..", "a/../b", "%2e%2e", "demo/..", "a" * 129, "a" * 65])
 bytes_or_json = st.binary(max_size=400) | json_values.map(lambda v: json.dumps(v).encode())
@@ -158,7 +160,9 @@ def test_resource_url_split_never_raises(url: str) -> None:
 
 
 @FUZZ
-@given(tag=json_values, digest=json_values, full_name=json_values | names_text, ns=names_text, repo=names_text)
+@given(
+    tag=json_values, digest=json_values, full_name=json_values | names_text, ns=names_text, repo=names_text
+)
 def test_add_push_validates_everything(tag: Any, digest: Any, full_name: Any, ns: Any, repo: Any) -> None:
     figures.add("fuzz examples run")
     result = ParseResult("generic")
@@ -228,8 +232,10 @@ def test_repo_path_is_one_segment_each_or_refused(ns: str, repo: str, full: str)
 query_values = st.lists(names_text | st.text(max_size=30), max_size=4)
 QUERY_KEYS = ["namespace", "repository", "remote_region", "format", "compare", "cursor", "limit", "x", ""]
 queries = st.dictionaries(st.sampled_from(QUERY_KEYS) | st.text(max_size=10), query_values, max_size=6)
-accepts = st.none() | st.text(max_size=60) | st.sampled_from(
-    ["application/json", "text/csv;q=0.5, */*;q=0.1", "image/png", "*/*;q=x", "text/*;q=0"]
+accepts = (
+    st.none()
+    | st.text(max_size=60)
+    | st.sampled_from(["application/json", "text/csv;q=0.5, */*;q=0.1", "image/png", "*/*;q=x", "text/*;q=0"])
 )
 
 
@@ -253,7 +259,9 @@ def test_export_query_parser(query: dict[str, list[str]], accept: str | None) ->
 
 
 @FUZZ
-@given(text=st.text(max_size=600) | st.binary(max_size=400).map(lambda b: base64.urlsafe_b64encode(b).decode()))
+@given(
+    text=st.text(max_size=600) | st.binary(max_size=400).map(lambda b: base64.urlsafe_b64encode(b).decode())
+)
 def test_export_cursor_decode(text: str) -> None:
     from functions.policy_export.paging import Cursor, CursorError
 
@@ -293,7 +301,9 @@ def test_monitor_override_parser(user_event: str, http: bool) -> None:
     figures.add("fuzz examples run")
     event = {"trigger_type": "TIMER", "user_event": user_event}
     request = Request("POST", "/", {}, {}, user_event.encode() if http else b"")
-    invocation = Invocation("functiongraph", "http" if http else "timer", request, "r", "job-monitor", event=event)
+    invocation = Invocation(
+        "functiongraph", "http" if http else "timer", request, "r", "job-monitor", event=event
+    )
     try:
         overrides, warnings = parse_overrides(invocation, logs.get_logger())
         options(MONITOR_SETTINGS, overrides, "fuzz", warnings)
@@ -326,19 +336,37 @@ def functions_env(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Iterat
 
 FUNCTIONS = ["push-sync", "job-monitor", "policy-export"]
 header_values = st.text(max_size=40) | st.sampled_from(
-    [WEBHOOK_SECRET, f"Bearer {EXPORT_TOKEN}", f"Bearer {MONITOR_TOKEN}", f"{WEBHOOK_SECRET}, x", "cron-connector"]
+    [
+        WEBHOOK_SECRET,
+        f"Bearer {EXPORT_TOKEN}",
+        f"Bearer {MONITOR_TOKEN}",
+        f"{WEBHOOK_SECRET}, x",
+        "cron-connector",
+    ]
 )
 header_names = st.sampled_from(
-    ["authorization", "Authorization", "content-type", "x-connector", "accept", "x-correlation-id", "ce-specversion"]
+    [
+        "authorization",
+        "Authorization",
+        "content-type",
+        "x-connector",
+        "accept",
+        "x-correlation-id",
+        "ce-specversion",
+    ]
 ) | st.text(max_size=10)
 apig_events = st.fixed_dictionaries(
     {
         "httpMethod": st.sampled_from(["GET", "POST", "PUT", "get", ""]) | json_values,
         "path": st.text(max_size=20) | json_values,
-        "headers": st.dictionaries(header_names, header_values | st.lists(header_values, max_size=3), max_size=5)
+        "headers": st.dictionaries(
+            header_names, header_values | st.lists(header_values, max_size=3), max_size=5
+        )
         | json_values,
         "queryStringParameters": queries | json_values,
-        "body": st.text(max_size=200) | json_values | bytes_or_json.map(lambda b: base64.b64encode(b).decode()),
+        "body": st.text(max_size=200)
+        | json_values
+        | bytes_or_json.map(lambda b: base64.b64encode(b).decode()),
         "isBase64Encoded": st.booleans() | json_values,
     },
     optional={"requestContext": json_values},
@@ -378,7 +406,9 @@ openfaas_headers = st.lists(
     st.tuples(header_names, header_values).filter(lambda kv: not any(c in "".join(kv) for c in "\r\n")),
     max_size=6,
 )
-openfaas_queries = st.dictionaries(st.sampled_from(QUERY_KEYS) | st.text(max_size=8), query_values, max_size=4)
+openfaas_queries = st.dictionaries(
+    st.sampled_from(QUERY_KEYS) | st.text(max_size=8), query_values, max_size=4
+)
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)

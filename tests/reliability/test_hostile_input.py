@@ -57,7 +57,7 @@ HOSTILE_NAMES = {
     "tab": "demo/team\tapp",
     "cyrillic-a": f"demo/te{CYRILLIC_A}m/app",
     "cyrillic-e-namespace": f"d{CYRILLIC_E}mo/team/app",
-    "fullwidth": "demo/ｔeam/app",
+    "fullwidth": "demo/\uff54eam/app",
     "zero-width": "demo/te\u200bam/app",
     "over-long-repository": "demo/" + "a" * 129,
     "over-long-namespace": "n" * 65 + "/app",
@@ -217,7 +217,9 @@ CREDENTIALS = {
 @pytest.mark.parametrize("function", sorted(CREDENTIALS))
 def test_duplicate_or_folded_authorization_is_refused(env: Emulator, function: str) -> None:
     method, good, query = CREDENTIALS[function]
-    assert _apig(function, method, {"Authorization": good}, query) == 200, "control: the right credential works"
+    assert _apig(function, method, {"Authorization": good}, query) == 200, (
+        "control: the right credential works"
+    )
     env.state.reset()
     env.state.add_image("demo", "team/app", "v1", digest_of("team/app:v1"))
     env.state.add_namespace("demo", region=DST)
@@ -238,7 +240,9 @@ def test_duplicate_or_folded_authorization_is_refused(env: Emulator, function: s
         headers = Headers()
         for value in values:
             headers.add("Authorization", value)
-        body = b"" if function != "push-sync" else json.dumps(harbor("demo", "team/app", [("v1", "")])).encode()
+        body = (
+            b"" if function != "push-sync" else json.dumps(harbor("demo", "team/app", [("v1", "")])).encode()
+        )
         event = OpenFaaSEvent(body, {}, method, query or {}, "/")
         event.headers = headers  # type: ignore[assignment]
         answer = module.handle(event, None)
@@ -317,7 +321,9 @@ def _ssrf_payloads(url: str) -> list[Any]:
             "type": "com.example.push",
             "source": url,
             "data_base64": base64.b64encode(
-                json.dumps({"namespace": "demo", "repository": "team/app", "tags": ["v1"], "url": url}).encode()
+                json.dumps(
+                    {"namespace": "demo", "repository": "team/app", "tags": ["v1"], "url": url}
+                ).encode()
             ).decode(),
         },
     ]
@@ -348,7 +354,9 @@ def test_payload_urls_cause_no_request(env: Emulator, httpserver: HTTPServer) ->
     figures.add("SSRF payloads checked", len(_ssrf_payloads(url)) + 14)
 
 
-def test_redirects_are_never_followed(env: Emulator, httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_redirects_are_never_followed(
+    env: Emulator, httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     httpserver.expect_request("/trap").respond_with_data("you should not be here")
     trap = httpserver.url_for("/trap")
     for status in (301, 302, 307, 308):
@@ -366,7 +374,9 @@ def test_alert_webhook_redirect_is_not_followed(
 ) -> None:
     from datetime import datetime, timedelta, timezone
 
-    httpserver.expect_request("/hook").respond_with_data("", status=302, headers={"Location": httpserver.url_for("/trap")})
+    httpserver.expect_request("/hook").respond_with_data(
+        "", status=302, headers={"Location": httpserver.url_for("/trap")}
+    )
     httpserver.expect_request("/trap").respond_with_data("you should not be here")
     env.state.add_job(
         "demo", "team/app", "v1", DST, "demo", "failed", datetime.now(timezone.utc) - timedelta(seconds=20)

@@ -82,7 +82,6 @@ def echo_body(auth: str) -> list[dict[str, str]]:
     return [{"errorCode": "SVCSTG.SWR.5000001", "errorMessage": ECHOES[auth], "detail": ECHOES[auth]}]
 
 
-
 RULES = [{"namespace": "demo", "targets": [{"region": DST, "namespace": "demo"}]}]
 
 
@@ -252,7 +251,9 @@ def test_push_sync_paths(hygiene: Hygiene, auth: str) -> None:
     state.clear_faults()
 
     state.add_fault(r"/sync_images$", status=401, body=echo_body(auth), times=0)
-    refused = hygiene.run("push-sync SWR 401 echoing credentials", auth, lambda: fg("push-sync", push_event()))
+    refused = hygiene.run(
+        "push-sync SWR 401 echoing credentials", auth, lambda: fg("push-sync", push_event())
+    )
     assert refused["statusCode"] == 502, refused
     state.clear_faults()
 
@@ -262,7 +263,9 @@ def test_push_sync_paths(hygiene: Hygiene, auth: str) -> None:
         ("folded Authorization", push_event(f"{WEBHOOK_SECRET}, x")),
         ("secret as a signature", push_event(None, {"X-Signature-256": WEBHOOK_SECRET})),
     ):
-        answer = hygiene.run(f"push-sync webhook auth failure ({label})", auth, lambda e=event: fg("push-sync", e))
+        answer = hygiene.run(
+            f"push-sync webhook auth failure ({label})", auth, lambda e=event: fg("push-sync", e)
+        )
         assert answer["statusCode"] == 401, answer
 
 
@@ -348,7 +351,9 @@ def test_job_monitor_paths(hygiene: Hygiene, auth: str) -> None:
     h, server = hygiene, hygiene.httpserver
     _seed_failures(h.emu)
     server.expect_request(re.compile(r"^/hook/.*"), method="POST").respond_with_data("ok")
-    server.expect_request(re.compile(r"^/smn/v2/.*/publish$"), method="POST").respond_with_json({"request_id": "1"})
+    server.expect_request(re.compile(r"^/smn/v2/.*/publish$"), method="POST").respond_with_json(
+        {"request_id": "1"}
+    )
 
     def timer() -> Any:
         report = fg("job-monitor", timer_event())
@@ -360,7 +365,9 @@ def test_job_monitor_paths(hygiene: Hygiene, auth: str) -> None:
     assert len(server.log) >= 2
 
     server.clear()
-    server.expect_request(re.compile(r"^/hook/.*")).respond_with_data(f"denied {ALERT_QUERY_TOKEN}", status=500)
+    server.expect_request(re.compile(r"^/hook/.*")).respond_with_data(
+        f"denied {ALERT_QUERY_TOKEN}", status=500
+    )
     server.expect_request(re.compile(r"^/smn/.*")).respond_with_json(
         {"error_code": "SMN.0001", "error_msg": ECHOES[auth]}, status=401
     )
@@ -433,16 +440,22 @@ def test_policy_export_paths(hygiene: Hygiene, auth: str) -> None:
     assert ok["statusCode"] == 200 and json.loads(ok["body"])["count"] == 2, ok
 
     for label, token in (("wrong token", "not-the-export-token-0000"), ("no token", None)):
-        answer = hygiene.run(f"policy-export 401 ({label})", auth, lambda t=token: fg("policy-export", export_event(t)))
+        answer = hygiene.run(
+            f"policy-export 401 ({label})", auth, lambda t=token: fg("policy-export", export_event(t))
+        )
         assert answer["statusCode"] == 401, answer
 
     state.add_fault(r"team\$app/sync_repo|team%24app/sync_repo", status=500, body=echo_body(auth), times=0)
-    partial = hygiene.run("policy-export partial (500 echoing credentials)", auth, lambda: fg("policy-export", export_event()))
+    partial = hygiene.run(
+        "policy-export partial (500 echoing credentials)", auth, lambda: fg("policy-export", export_event())
+    )
     assert partial["statusCode"] == 200 and json.loads(partial["body"])["coverage_complete"] is False, partial
     state.clear_faults()
 
     state.add_fault(r"^/v2/manage/repos", status=403, body=echo_body(auth), times=0)
-    refused = hygiene.run("policy-export namespace listing refused", auth, lambda: fg("policy-export", export_event()))
+    refused = hygiene.run(
+        "policy-export namespace listing refused", auth, lambda: fg("policy-export", export_event())
+    )
     assert refused["statusCode"] == 502, refused
     state.clear_faults()
 
@@ -477,4 +490,3 @@ def test_client_exception_messages(hygiene: Hygiene) -> None:
         return messages
 
     hygiene.run("shared client exceptions", "token", calls)
-

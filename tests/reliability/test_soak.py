@@ -24,12 +24,16 @@ def _check(result: Figures, deliveries: int) -> None:
     assert result.duplicates == 0, data["duplicated"]
     assert result.tags_synced + result.tags_reported_failed == result.tags, data
     # The run exercised what it claims to: faults, redeliveries (also of successes), reported failures.
-    assert result.faults_injected > 0 and result.redeliveries > 0 and result.redeliveries_after_success > 0, data
+    assert result.faults_injected > 0 and result.redeliveries > 0 and result.redeliveries_after_success > 0, (
+        data
+    )
     assert set(result.answers) <= {200, 502, 503}, data
     for key in ("deliveries", "faults_injected", "redeliveries", "tags_synced", "tags_reported_failed"):
         figures.note(f"soak ({deliveries}): {key}", data[key])
     figures.note(f"soak ({deliveries}): losses/duplicates", f"{result.losses}/{result.duplicates}")
-    figures.note(f"soak ({deliveries}): elapsed s / peak RSS KiB", f"{data['elapsed_s']}/{data['peak_rss_kib']}")
+    figures.note(
+        f"soak ({deliveries}): elapsed s / peak RSS KiB", f"{data['elapsed_s']}/{data['peak_rss_kib']}"
+    )
 
 
 def test_soak_short() -> None:
