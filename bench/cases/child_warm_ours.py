@@ -40,7 +40,6 @@ def main():
     with open(os.environ["BENCH_CONFIG_FILE"], encoding="utf-8") as f:
         cfg = json.load(f)
     from functions.push_sync.index import handler
-
     from shared import signer
     from shared.http import HttpResponse, UrllibTransport
 

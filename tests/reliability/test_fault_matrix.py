@@ -295,3 +295,24 @@ def test_fault_cell(
         assert expiring.expired, "the token was never expired: the cell tested nothing"
         assert iam_requests(emulator) >= 2, "the client did not fetch a new token after the 401"
     figures.add("fault matrix cells passed")
+
+
+def test_expired_token_is_refreshed_exactly_once(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A warm instance's cached IAM token expires between two deliveries: the next call gets 401, fetches one
+    new token, and succeeds; nothing is reported failed."""
+    state = emulator.state
+    for tag in ("v1", "v2"):
+        state.add_image("demo", "team/app", tag, digest_of(tag))
+    state.add_namespace("demo", region=DST)
+    rules = [{"namespace": "demo", "targets": [{"region": DST, "namespace": "demo"}]}]
+    function_env(
+        monkeypatch,
+        **swr_env(emulator, "password", SYNC_RULES=json.dumps(rules), WEBHOOK_SECRET=WEBHOOK_SECRET),
+    )
+    assert push(distribution([("demo/team/app", "v1", digest_of("v1"))])).status == 200
+    assert state.expire_tokens() == 1
+    out = push(distribution([("demo/team/app", "v2", digest_of("v2"))]))
+    assert out.status == 200, out.body
+    assert iam_requests(emulator) == 2
+    sync = [r["status"] for r in state.requests() if r["path"].endswith("/sync_images")]
+    assert sync == [200, 401, 200]

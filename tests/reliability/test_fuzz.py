@@ -10,6 +10,7 @@ end. Examples per property: 200 by default, 10,000 with ``HYPOTHESIS_PROFILE=ful
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import re
 import unicodedata
@@ -275,15 +276,13 @@ def test_export_cursor_decode(text: str) -> None:
 # -- job-monitor overrides ------------------------------------------------------------------------------------
 
 
+@functools.cache
 def _monitor_settings() -> Any:
     from functions.job_monitor.settings import MonitorSettings
 
     return MonitorSettings.model_validate(
         {"SWR_REGION": "cn-north-4", "SWR_AUTH_TOKEN": "t" * 20, "MONITOR_REPOS": "demo/app"}
     )
-
-
-MONITOR_SETTINGS = None
 
 
 @FUZZ
@@ -296,8 +295,6 @@ def test_monitor_override_parser(user_event: str, http: bool) -> None:
     from shared import logs
     from shared.runtime.model import Invocation, Request
 
-    global MONITOR_SETTINGS
-    MONITOR_SETTINGS = MONITOR_SETTINGS or _monitor_settings()
     figures.add("fuzz examples run")
     event = {"trigger_type": "TIMER", "user_event": user_event}
     request = Request("POST", "/", {}, {}, user_event.encode() if http else b"")
@@ -306,7 +303,7 @@ def test_monitor_override_parser(user_event: str, http: bool) -> None:
     )
     try:
         overrides, warnings = parse_overrides(invocation, logs.get_logger())
-        options(MONITOR_SETTINGS, overrides, "fuzz", warnings)
+        options(_monitor_settings(), overrides, "fuzz", warnings)
     except BadRequest as err:
         assert err.status == 400, f"{err.status} {err} for {user_event!r}"
         assert str(err) and all(isinstance(p, str) for p in err.problems)
