@@ -59,7 +59,7 @@ def stack_environment(emulator_url: str) -> dict[str, str]:
 
 
 def apig_event(
-    method: str, path: str, headers: dict[str, str], query: dict[str, list[str]], body: bytes
+    method: str, path: str, headers: dict[str, Any], query: dict[str, list[str]], body: bytes
 ) -> dict[str, Any]:
     """The FunctionGraph APIG trigger event for an HTTP request (body base64, headers lower-cased)."""
     return {
@@ -108,7 +108,7 @@ class Gateway:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(min(length, 8 * 1024 * 1024)) if length else b""
                 status, headers, payload = gateway.dispatch(
-                    self.command, parts.path, dict(self.headers.items()), parse_qs(parts.query), body
+                    self.command, parts.path, _header_map(self.headers.items()), parse_qs(parts.query), body
                 )
                 self.send_response(status)
                 for k, v in headers.items():
@@ -124,7 +124,7 @@ class Gateway:
         self.url = f"http://{host}:{self.server.server_address[1]}"
 
     def dispatch(
-        self, method: str, path: str, headers: dict[str, str], query: dict[str, list[str]], body: bytes
+        self, method: str, path: str, headers: dict[str, Any], query: dict[str, list[str]], body: bytes
     ) -> tuple[int, dict[str, str], bytes]:
         if path in ("/", ""):
             index = {"functions": [f"{m} {p}" for (m, p) in self.ROUTES]}
@@ -151,6 +151,19 @@ class Gateway:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+def _header_map(items: Any) -> dict[str, Any]:
+    """Lower-cased header names; a repeated header becomes a list, so the adapter sees (and counts) it."""
+    out: dict[str, Any] = {}
+    for name, value in items:
+        key = name.lower()
+        if key in out:
+            previous = out[key]
+            out[key] = [*previous, value] if isinstance(previous, list) else [previous, value]
+        else:
+            out[key] = value
+    return out
 
 
 def invoke_function(name: str, event: dict[str, Any]) -> Any:

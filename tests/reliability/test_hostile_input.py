@@ -393,12 +393,6 @@ def test_alert_webhook_redirect_is_not_followed(
     assert httpserver.log and all(r.path == "/hook" for r, _ in httpserver.log), httpserver.log  # never /trap
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="localdev/local_stack.py Gateway builds the APIG event with dict(self.headers.items()): a repeated "
-    "Authorization header collapses to its last value, so push-sync never sees the duplicate (production "
-    "adapters count it). Remove this marker once the gateway passes repeated headers as a list.",
-)
 def test_local_gateway_keeps_duplicate_authorization_headers() -> None:
     import http.client
 
