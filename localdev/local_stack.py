@@ -84,6 +84,14 @@ def timer_event(user_event: dict[str, Any] | None = None) -> dict[str, Any]:
     }
 
 
+APIG_MAX_BODY = 4 * 1024 * 1024  # APIG trigger request payload limit
+
+
+class _GatewayServer(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128  # socketserver's 5 resets connections under a burst of webhook deliveries
+
+
 class Gateway:
     """Routes HTTP requests to function handlers through the FunctionGraph adapter, as APIG would."""
 
@@ -105,11 +113,25 @@ class Gateway:
 
             def _serve(self) -> None:
                 parts = urlsplit(self.path)
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(min(length, 8 * 1024 * 1024)) if length else b""
-                status, headers, payload = gateway.dispatch(
-                    self.command, parts.path, _header_map(self.headers.items()), parse_qs(parts.query), body
-                )
+                raw_length = self.headers.get("Content-Length") or "0"
+                length = int(raw_length) if raw_length.isascii() and raw_length.isdigit() else -1
+                if length < 0 or length > APIG_MAX_BODY:
+                    # As APIG would: never read (or truncate) a body it does not accept.
+                    status = 400 if length < 0 else 413
+                    headers = {"Content-Type": "application/json", "Connection": "close"}
+                    payload = json.dumps(
+                        {"error": "bad Content-Length" if length < 0 else "body too large"}
+                    ).encode()
+                    self.close_connection = True
+                else:
+                    body = self.rfile.read(length) if length else b""
+                    status, headers, payload = gateway.dispatch(
+                        self.command,
+                        parts.path,
+                        _header_map(self.headers.items()),
+                        parse_qs(parts.query),
+                        body,
+                    )
                 self.send_response(status)
                 for k, v in headers.items():
                     self.send_header(k, v)
@@ -119,8 +141,7 @@ class Gateway:
 
             do_GET = do_POST = do_PUT = do_DELETE = _serve
 
-        self.server = ThreadingHTTPServer((host, port), Handler)
-        self.server.daemon_threads = True
+        self.server = _GatewayServer((host, port), Handler)
         self.url = f"http://{host}:{self.server.server_address[1]}"
 
     def dispatch(

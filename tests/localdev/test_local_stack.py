@@ -165,3 +165,18 @@ def test_invoke_exits_non_zero_on_an_error_answer_and_on_a_bad_event_file(
     assert json.loads(capsys.readouterr().out)["statusCode"] == 400
     missing = tmp_path / "missing.json"
     assert invoke_cli.main(["push-sync", "--event", str(missing)]) == 2
+
+
+def test_gateway_answers_bad_or_oversized_content_length_without_reading_the_body(stack):
+    import http.client
+
+    host, port = stack.gateway.url.removeprefix("http://").split(":")
+    for length, expected in (("abc", 400), (str(5 * 1024 * 1024), 413)):
+        conn = http.client.HTTPConnection(host, int(port), timeout=10)
+        conn.putrequest("POST", "/push-sync")
+        conn.putheader("Content-Length", length)
+        conn.endheaders()
+        resp = conn.getresponse()
+        assert resp.status == expected
+        conn.close()
+    assert not [r for r in stack.emulator.state.requests() if "sync_images" in r["path"]]
