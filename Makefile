@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: all setup test lint run bench package clean
+.PHONY: all setup test lint run bench package clean reliability soak fuzz-full atheris
 
 all: test
 
@@ -32,6 +32,20 @@ bench: $(STAMP)
 
 package: $(STAMP)
 	$(BIN)/swr-sync package $(PACKAGE_ARGS)
+
+# Reliability figures of the README (each prints its figures).
+reliability: $(STAMP)
+	$(BIN)/python -m pytest tests/reliability $(PYTEST_ARGS)
+
+soak: $(STAMP)
+	$(BIN)/python -m tests.reliability.soak --deliveries $(or $(DELIVERIES),1000) --seed $(or $(SEED),20261122)
+
+fuzz-full: $(STAMP)
+	HYPOTHESIS_PROFILE=full $(BIN)/python -m pytest tests/reliability/test_fuzz.py $(PYTEST_ARGS)
+
+atheris: $(STAMP)
+	$(BIN)/pip install -q atheris
+	$(BIN)/python tests/reliability/atheris_pushsync.py -runs=$(or $(RUNS),200000) -max_len=4096
 
 clean:
 	rm -rf $(VENV) build dist .mypy_cache .ruff_cache

@@ -139,7 +139,7 @@ def retry_after_seconds(value: str | None) -> float | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():  # not "²": str.isdigit() accepts it, float() does not
         return float(value)
     try:
         parsed = email.utils.parsedate_to_datetime(value)

@@ -201,7 +201,8 @@ def parse_query(query: dict[str, list[str]], accept: str | None = None) -> Expor
     raw_limit = _last(query, "limit")
     if raw_limit is not None:
         text = raw_limit.strip()
-        if text.isdigit() and len(text) <= 7 and 1 <= int(text) <= LIMIT_MAX:
+        # isascii: str.isdigit() is also true for "²" or "٣", which int() then refuses or reads.
+        if text.isascii() and text.isdigit() and len(text) <= 7 and 1 <= int(text) <= LIMIT_MAX:
             limit = int(text)
         else:
             problems["limit"] = f"must be an integer from 1 to {LIMIT_MAX}, got {_show(raw_limit)}"

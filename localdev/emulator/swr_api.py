@@ -172,7 +172,7 @@ def _object(request: Request) -> dict[str, Any]:
 
 
 def _nonneg_int(name: str, text: str, low: int = 0, high: int | None = None) -> int:
-    if not text.isdigit() or len(text) > 9:
+    if not (text.isascii() and text.isdigit()) or len(text) > 9:
         raise _bad(f"{name} must be a non-negative integer")
     value = int(text)
     if value < low or (high is not None and value > high):

@@ -316,3 +316,29 @@ def test_expired_token_is_refreshed_exactly_once(emulator: Emulator, monkeypatch
     assert iam_requests(emulator) == 2
     sync = [r["status"] for r in state.requests() if r["path"].endswith("/sync_images")]
     assert sync == [200, 401, 200]
+
+
+HOSTILE_RETRY_AFTER = ["\u00b2", "\u0663", "-1", "1e400", "9" * 400, "Wed, 21 Oct 99999 07:28:00 GMT", "\x7f"]
+
+
+@pytest.mark.parametrize(
+    "value", HOSTILE_RETRY_AFTER, ids=[f"retry-after-{i}" for i in range(len(HOSTILE_RETRY_AFTER))]
+)
+def test_hostile_retry_after_is_survived(
+    emulator: Emulator, monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    """A 429 whose Retry-After is garbage ("²" passes str.isdigit() but not float()) is still a 429: retried
+    within the deadline, then reported; never an exception."""
+    env = swr_env(emulator, "password")
+    push_scenario = PushScenario(emulator, monkeypatch, env)
+    push_scenario.seed()
+    export_scenario = ExportScenario(emulator, monkeypatch, env)
+    export_scenario.seed()
+    function_env(monkeypatch, **env)
+    for path in (r"/sync_images$", r"^/v2/manage/repos\?"):
+        emulator.state.add_fault(path, status=429, headers={"Retry-After": value}, times=0)
+    for scenario in (push_scenario, export_scenario):
+        out = scenario.run()
+        assert out.elapsed < DEADLINE_S
+        assert out.status == 503 and out.header("Retry-After"), out.body
+        scenario.check(out, absorbed=False)

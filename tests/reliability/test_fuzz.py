@@ -242,6 +242,7 @@ accepts = (
 
 @FUZZ
 @given(query=queries, accept=accepts)
+@example(query={"namespace": ["demo"], "limit": ["\u00b2"]}, accept=None)  # found by the full profile
 def test_export_query_parser(query: dict[str, list[str]], accept: str | None) -> None:
     from functions.policy_export.params import NotAcceptable, ParamError, parse_query
 

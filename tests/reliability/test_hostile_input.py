@@ -168,6 +168,8 @@ def test_hostile_query_values_never_reach_swr(env: Emulator) -> None:
         {"namespace": "demo", "remote_region": "../../etc"},
         {"namespace": "demo", "format": "json\r\nX: y"},
         {"namespace": "demo", "limit": "1e9"},
+        {"namespace": "demo", "limit": "\u00b2"},  # str.isdigit() says yes, int() says no: was a 500
+        {"namespace": "demo", "limit": "\u0663"},  # Arabic-Indic 3: int() would read it
         {"namespace": "demo", "cursor": "A" * 600},
         {"namespace": "demo", "endpoint": "http://127.0.0.1:9/"},
         {"namespace": ["demo"] * 21 + [f"ns{i}" for i in range(21)]},
