@@ -311,12 +311,15 @@ class LocalStack:
         status, _, body = _get_post(f"{gw}/job-monitor")
         report = _json_or_text(body)
         if isinstance(report, dict):
-            summary = {
-                k: report.get(k)
-                for k in ("healthy", "counts", "repositories_scanned", "api_calls")
-                if k in report
-            }
-            out("   " + json.dumps(summary, separators=(", ", ": "), default=str))
+            job_counts = {k: v for k, v in (report.get("jobs_by_status") or {}).items() if v}
+            keys = {k: v for k, v in (report.get("keys_by_status") or {}).items() if v}
+            calls = (report.get("api_calls") or {}).get("requests")
+            out(f"   {report.get('status')}: keys {keys}, jobs {job_counts}")
+            out(f"   {report.get('repositories_scanned')} repositories scanned with {calls} SWR requests")
+            for region, lag in (report.get("lag") or {}).items():
+                out(
+                    f"   replication lag to {region}: p50 {lag.get('p50_seconds')} s, max {lag.get('max_seconds')} s"
+                )
         else:
             out(f"   HTTP {status}: {str(report)[:300]}")
         out("7. policy-export (CSV) of the auto-sync policies in namespace demo:")
