@@ -28,7 +28,7 @@ def _problems(env: dict[str, str], model: type[SwrSettings] = SwrSettings) -> li
 
 
 class FnSettings(SwrSettings):
-    """A function's settings: its own fields and its own cross-field check, as CONTRIBUTING-HELPERS says."""
+    """A function's settings: its own fields and its own cross-field check, as docs/CONTRIBUTING.md says."""
 
     webhook_secret: str | None = Field(default=None, alias="WEBHOOK_SECRET", repr=False)
     batch_size: int = Field(default=10, ge=1, le=100, alias="BATCH_SIZE")
