@@ -6,7 +6,8 @@ HTTP status of the answer (first that applies; see docs/push-sync.md):
   400 malformed JSON or an unrecognised payload (the message names what is wrong);
 - 503 + ``Retry-After`` if any tag failed transiently (SWR 5xx/429/busy, network, deadline, tags SWR reported
   as failed): the registry redelivers, and tags already synced then answer ``duplicate``;
-- 502 + ``Retry-After`` if SWR refused our credentials (401/403): nothing the sender did wrong, retry later;
+- 502 + ``Retry-After`` if SWR refused our credentials (401/403) or redirected the call (a wrong endpoint):
+  nothing the sender did wrong, retry later;
 - 409 + ``Retry-After`` if another delivery of the same push is still in progress;
 - 422 if a tag failed permanently (invalid names or tag, unknown repository in SWR, other 4xx);
 - 200 otherwise (including pushes skipped by the rules and events ignored as not pushes).
@@ -43,7 +44,8 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
 # failure kinds, worst first for the overall status
-TRANSIENT, AUTH, PERMANENT = "transient", "auth", "permanent"
+# AUTH and CONFIG are our side's problems (credentials, a redirecting endpoint): 502, retry once fixed.
+TRANSIENT, AUTH, CONFIG, PERMANENT = "transient", "auth", "config", "permanent"
 
 
 @dataclass
@@ -55,7 +57,7 @@ class TagWork:
     claim: Claim | None = None
     status: str = ""
     reason: str = ""
-    failure: str = ""  # TRANSIENT | AUTH | PERMANENT | ""
+    failure: str = ""  # TRANSIENT | AUTH | CONFIG | PERMANENT | ""
     target_results: list[dict[str, Any]] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -248,6 +250,9 @@ def _classify(error: BaseException) -> tuple[str, str]:
         return PERMANENT, f"unknown namespace or repository in SWR: {error}"
     if isinstance(error, AuthError):
         return AUTH, f"SWR refused our credentials: {error}"
+    if isinstance(error, ApiError) and 300 <= error.status < 400:
+        # Never followed (it would resend credentials elsewhere): the endpoint configuration is wrong.
+        return CONFIG, f"SWR redirected the call (check SWR_ENDPOINT): {error}"
     if isinstance(error, ApiError) and not error.retryable:
         return PERMANENT, f"SWR rejected the request: {error}"
     if getattr(error, "retryable", False):
@@ -284,7 +289,7 @@ def _tag_result(w: TagWork, by_tag: dict[tuple[Any, ...], GroupOutcome]) -> None
         return
     w.status = "failed"
     kinds = {k for k, _ in failures}
-    w.failure = next(k for k in (TRANSIENT, AUTH, PERMANENT) if k in kinds)
+    w.failure = next(k for k in (TRANSIENT, AUTH, CONFIG, PERMANENT) if k in kinds)
     w.reason = "; ".join(dict.fromkeys(r for _, r in failures))
 
 
@@ -364,7 +369,7 @@ def _answer(
     failures = {w.failure for w in work if w.failure}
     if TRANSIENT in failures:
         status = 503
-    elif AUTH in failures:
+    elif AUTH in failures or CONFIG in failures:
         status = 502
     elif any(w.status == "in_progress" for w in work):
         status = 409

@@ -262,6 +262,18 @@ def test_swr_auth_failure_is_502(seeded: Any, caller_for: Callable[..., Caller])
     assert body_of(response)["results"][0]["reason"].startswith("SWR refused our credentials")
 
 
+def test_a_redirect_from_swr_is_not_followed_and_is_a_retryable_502(call: Caller, seeded: Any) -> None:
+    seeded.state.add_fault(
+        "sync_images", status=302, headers={"Location": "http://127.0.0.1:9/elsewhere"}, body="", times=None
+    )
+    response = call(sample("generic.json"))
+    assert response.status == 502 and "Retry-After" in response.headers
+    (result,) = body_of(response)["results"]
+    assert result["status"] == "failed" and result["targets"][0]["retryable"] is True
+    assert result["reason"].startswith("SWR redirected the call (check SWR_ENDPOINT)")
+    assert len(sync_calls(seeded)) == 1  # a redirect is not retried, nor followed
+
+
 def test_swr_400_is_permanent(call: Caller, seeded: Any) -> None:
     seeded.state.add_fault(
         "sync_images",
