@@ -176,6 +176,19 @@ class CallStats:
         with self._lock:
             setattr(self, name, getattr(self, name) + 1)
 
+    def since(self, earlier: CallStats) -> CallStats:
+        """The counts added after ``earlier`` (a :meth:`snapshot`) was taken."""
+        with self._lock:
+            return CallStats(
+                self.requests - earlier.requests,
+                self.retries - earlier.retries,
+                self.failures - earlier.failures,
+            )
+
+    def snapshot(self) -> CallStats:
+        with self._lock:
+            return CallStats(self.requests, self.retries, self.failures)
+
 
 def call_with_retries(
     transport: Transport,

@@ -27,18 +27,19 @@ def run_export(
     listed; a repository whose policies cannot be listed is an entry of ``errors`` instead."""
     log = get_logger()
     started = time.monotonic()
-    before = client.stats.requests, client.stats.retries, client.stats.failures
+    before = client.stats.snapshot()
     scope = resolve(client, query, repo_page_size)
     outcome = fetch_policies(client, scope.repositories, concurrency, progress)
     regions = set(query.remote_regions)
     policies = [p for p in outcome.policies if not regions or p.remote_region_id in regions]
     policies.sort(key=lambda p: p.sort_key)
     errors = sorted(outcome.errors, key=lambda e: e.sort_key)
+    calls = client.stats.since(before)  # scope listing and policy fetch alike
     stats = FetchStats(
         repositories=len(scope.repositories),
-        requests=outcome.stats.requests + client.stats.requests - before[0],
-        retries=outcome.stats.retries + client.stats.retries - before[1],
-        failures=outcome.stats.failures + client.stats.failures - before[2],
+        requests=calls.requests,
+        retries=calls.retries,
+        failures=calls.failures,
         max_in_flight=outcome.max_in_flight,
         duration_ms=round((time.monotonic() - started) * 1000, 2),
     )

@@ -1,13 +1,11 @@
 """Bounded concurrent listing of sync_repo policies, one request per repository.
 
-Each worker thread gets its own shallow copy of the client (same auth, transport, retry policy and deadline,
-own :class:`~shared.http.CallStats`): ``CallStats`` counters are plain ``+=`` and would lose counts if shared
-between threads. Auth providers, the urllib transport and the Deadline are safe to share.
+The workers share one client: its auth providers, urllib transport, Deadline and (locked) CallStats are safe
+to share between threads.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 import time
 from collections.abc import Callable
@@ -61,24 +59,12 @@ def fetch_policies(
         return outcome
     log = get_logger()
     tracker = _Tracker()
-    local = threading.local()
-    clients: list[SwrClient] = []
-
-    def worker_client() -> SwrClient:
-        own: SwrClient | None = getattr(local, "client", None)
-        if own is None:
-            own = (
-                dataclasses.replace(client, stats=CallStats()) if dataclasses.is_dataclass(client) else client
-            )
-            local.client = own
-            with tracker.lock:
-                clients.append(own)
-        return own
+    before = client.stats.snapshot()
 
     def one(ref: RepoRef) -> tuple[RepoRef, list[Policy], FetchError | None]:
         tracker.enter()
         try:
-            items = worker_client().list_sync_repos(ref.namespace, ref.repository)
+            items = client.list_sync_repos(ref.namespace, ref.repository)
             return ref, [Policy.from_sync_repo(ref, item) for item in items], None
         except Exception as err:  # every failure is reported per repository, never dropped
             return ref, [], FetchError.from_exception(ref, err)
@@ -105,11 +91,7 @@ def fetch_policies(
             done += 1
             if progress is not None:
                 progress(done, len(refs))
-    for own in clients:
-        if own is not client:
-            outcome.stats.requests += own.stats.requests
-            outcome.stats.retries += own.stats.retries
-            outcome.stats.failures += own.stats.failures
+    outcome.stats = client.stats.since(before)
     outcome.max_in_flight = tracker.max_in_flight
     outcome.duration_ms = round((time.monotonic() - started) * 1000, 2)
     return outcome

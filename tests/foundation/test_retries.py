@@ -564,3 +564,26 @@ def test_call_stats_shared_object() -> None:
             stats=stats,
         )
     assert (stats.requests, stats.retries, stats.failures) == (2, 1, 1)
+
+
+def test_call_stats_count_exactly_across_threads_and_give_deltas() -> None:
+    """Functions share one client between worker threads: no count may be lost, and a report can take the
+    counts of its own part of the run."""
+    import threading
+
+    from shared.http import CallStats
+
+    stats = CallStats(requests=5)
+    before = stats.snapshot()
+    threads = [
+        threading.Thread(target=lambda: [stats.add("requests") for _ in range(2000)]) for _ in range(8)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    stats.add("retries")
+    delta = stats.since(before)
+    assert stats.requests == 5 + 8 * 2000
+    assert (delta.requests, delta.retries, delta.failures) == (8 * 2000, 1, 0)
+    assert before.requests == 5  # a snapshot does not move with the live counters

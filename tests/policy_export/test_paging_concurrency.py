@@ -147,7 +147,7 @@ def test_fetch_policies_reports_max_in_flight(emulator, seeded: Seeded) -> None:
     outcome = fetch_policies(client, refs, concurrency=6)
     assert 1 < outcome.max_in_flight <= 6
     assert outcome.errors == []
-    assert outcome.stats.requests == 60, "per-worker stats are summed exactly"
+    assert outcome.stats.requests == 60, "concurrent workers' requests are all counted"
     names = {r.repository for r in refs}
     assert sorted((p.namespace, p.repository, p.remote_region_id) for p in outcome.policies) == sorted(
         r[:3] for r in seeded.expected(BIG_NS) if r[1] in names
