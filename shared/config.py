@@ -51,6 +51,15 @@ class BaseSettings(BaseModel):
             secret = name is not None and (is_secret_key(name) or alias in SECRET_VARS)
             yield name, (MASK if secret and value not in (None, "") else value)
 
+    @model_validator(mode="after")
+    def _register_secrets(self) -> BaseSettings:
+        # Every construction path (load_settings, tests, the CLI) masks the secrets it holds.
+        for name, field in type(self).model_fields.items():
+            value = getattr(self, name)
+            if field.alias in SECRET_VARS and isinstance(value, str):
+                register_secret(value)
+        return self
+
 
 class SwrSettings(BaseSettings):
     """What every function needs to reach SWR."""

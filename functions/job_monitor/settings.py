@@ -9,7 +9,6 @@ from pydantic import Field, field_validator, model_validator
 
 from shared.config import SwrSettings
 from shared.endpoints import valid_region
-from shared.redact import register_secret
 from shared.rules import split_patterns
 
 AlertFormat = Literal["generic", "slack", "feishu", "dingtalk", "wecom"]
@@ -67,9 +66,6 @@ class MonitorSettings(SwrSettings):
 
     @model_validator(mode="after")
     def _monitor_coherent(self) -> MonitorSettings:
-        # Secrets read outside load_settings (tests, CLI) must be masked in logs too.
-        register_secret(self.monitor_token)
-        register_secret(self.alert_webhook_url)
         problems = self.monitor_problems()
         if problems:
             raise ValueError("; ".join(problems))

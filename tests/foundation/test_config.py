@@ -332,3 +332,21 @@ def test_connect_wires_policy_deadline_and_endpoint() -> None:
     assert connect(s).deadline.remaining() == float("inf")
     assert connect(s, endpoint="http://127.0.0.1:1").endpoint == "http://127.0.0.1:1"
     assert policy(s).max_attempts == 2
+
+
+def test_settings_built_without_load_settings_still_register_their_secrets() -> None:
+    """Tests and the CLI build settings directly: their secrets are masked in logs all the same."""
+    from functions.job_monitor.settings import MonitorSettings
+    from shared.redact import scrub
+
+    MonitorSettings.model_validate(
+        {
+            "SWR_REGION": "cn-north-4",
+            "SWR_AUTH_TOKEN": "direct-token-value-123",
+            "MONITOR_NAMESPACES": "demo",
+            "MONITOR_TOKEN": "monitor-token-value-0123456789",
+            "ALERT_WEBHOOK_URL": "https://hooks.example/T0/secret-path",
+        }
+    )
+    text = "a direct-token-value-123 b monitor-token-value-0123456789 c https://hooks.example/T0/secret-path"
+    assert scrub(text) == "a *** b *** c ***"
