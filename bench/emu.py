@@ -12,8 +12,6 @@ from typing import Any
 
 from bench.common import AK, SK, NotAvailable, require_files
 
-_NODELAY: list[str] = []
-
 
 class ShiftClock:
     """The emulator's clock: real time plus an offset (seed history in the past, then come back to now)."""
@@ -40,33 +38,20 @@ def modules() -> tuple[Any, ModuleType]:
     return package.Emulator, admin
 
 
-def tcp_nodelay() -> str:
-    """Make the emulator answer without Nagle's algorithm, for this process only.
+def tcp_nodelay() -> bool:
+    """Whether the emulator answers without Nagle's algorithm (reported with the results).
 
     The emulator writes the response head and the body in two ``send`` calls; with Nagle on, the body waits for
     the client's delayed ACK (40 ms on Linux) on keep-alive connections, which the real SWR gateway does not
-    do. Measured: the SDK loop took 64 ms per call instead of 24 ms against a 20 ms injected latency. The fix
-    belongs in localdev/emulator/server.py (``disable_nagle_algorithm = True`` on its request handler); until
-    then the bench sets that class attribute at run time. Returns who set it.
+    do (measured: 64 ms per SDK call instead of 24 ms at 20 ms injected latency). localdev/emulator/server.py
+    sets ``disable_nagle_algorithm`` on its handler for that reason.
     """
-    if _NODELAY:
-        return _NODELAY[0]
     server = importlib.import_module("localdev.emulator.server")
-    handler = getattr(server, "_Handler", None)
-    if handler is None:
-        who = "unknown (no _Handler)"
-    elif getattr(handler, "disable_nagle_algorithm", False):
-        who = "emulator"
-    else:
-        handler.disable_nagle_algorithm = True
-        who = "bench (run-time class attribute)"
-    _NODELAY.append(who)
-    return who
+    return bool(getattr(server._Handler, "disable_nagle_algorithm", False))
 
 
 def start(clock: ShiftClock | None = None) -> Any:
     emulator_cls, _ = modules()
-    tcp_nodelay()
     return emulator_cls(port=0, aksk={AK: SK}, clock=clock).start()
 
 
