@@ -193,21 +193,13 @@ def invoke_function(name: str, event: dict[str, Any]) -> Any:
     return load(name).handler(event, FunctionGraphContext(name, timeout_s=60))
 
 
-def _post_json(url: str, data: Any, headers: dict[str, str] | None = None) -> tuple[int, Any]:
-    req = urllib.request.Request(
-        url, json.dumps(data).encode(), {"Content-Type": "application/json", **(headers or {})}, method="POST"
-    )
+def _http(
+    url: str, method: str = "GET", data: bytes | None = None, headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, str], bytes]:
+    """One request to the gateway or the emulator; an error status is an answer, not an exception."""
+    req = urllib.request.Request(url, data=data, headers=headers or {}, method=method)
     try:
-        with urllib.request.urlopen(req, timeout=30) as resp:
-            return resp.status, json.loads(resp.read() or b"null")
-    except urllib.error.HTTPError as err:
-        return err.code, json.loads(err.read() or b"null")
-
-
-def _get(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
-    req = urllib.request.Request(url, headers=headers or {})
-    try:
-        with urllib.request.urlopen(req, timeout=30) as resp:
+        with urllib.request.urlopen(req, timeout=60) as resp:
             return resp.status, dict(resp.headers.items()), resp.read()
     except urllib.error.HTTPError as err:
         return err.code, dict(err.headers.items()), err.read()
@@ -308,7 +300,7 @@ class LocalStack:
         out("5. a push of demo/team/app:v1.1-dev: the rule excludes *-dev tags")
         self._push("team/app", "v1.1-dev", out)
         out("6. job-monitor (timer) report:")
-        status, _, body = _get_post(f"{gw}/job-monitor")
+        status, _, body = _http(f"{gw}/job-monitor", "POST", b"{}", {"Content-Type": "application/json"})
         report = _json_or_text(body)
         if isinstance(report, dict):
             job_counts = {k: v for k, v in (report.get("jobs_by_status") or {}).items() if v}
@@ -323,16 +315,16 @@ class LocalStack:
         else:
             out(f"   HTTP {status}: {str(report)[:300]}")
         out("7. policy-export (CSV) of the auto-sync policies in namespace demo:")
-        status, _, body = _get(
+        status, _, body = _http(
             f"{gw}/policy-export?namespace={DEMO_NAMESPACE}&format=csv",
-            {"Authorization": f"Bearer {DEMO_EXPORT_TOKEN}"},
+            headers={"Authorization": f"Bearer {DEMO_EXPORT_TOKEN}"},
         )
         for line in body.decode("utf-8", "replace").splitlines()[:6]:
             out(f"   {line}")
         out("8. drift of those policies against push-sync's rules (compare=rules):")
-        status, _, body = _get(
+        status, _, body = _http(
             f"{gw}/policy-export?namespace={DEMO_NAMESPACE}&format=json&compare=rules",
-            {"Authorization": f"Bearer {DEMO_EXPORT_TOKEN}"},
+            headers={"Authorization": f"Bearer {DEMO_EXPORT_TOKEN}"},
         )
         drift = (_json_or_text(body) or {}).get("drift") if status == 200 else None
         if isinstance(drift, dict):
@@ -373,14 +365,13 @@ class LocalStack:
             return
         last = deliveries[-1]
         assert self.gateway is not None
-        req = urllib.request.Request(
+        _, _, body = _http(
             f"{self.gateway.url}/push-sync",
+            "POST",
             json.dumps(last["payload"]).encode(),
             {"Content-Type": "application/json", "Authorization": DEMO_WEBHOOK_SECRET},
-            method="POST",
         )
-        with urllib.request.urlopen(req, timeout=30) as resp:
-            answer = _json_or_text(resp.read())
+        answer = _json_or_text(body)
         for r in answer.get("results", []) if isinstance(answer, dict) else []:
             out(f"   {r.get('namespace')}/{r.get('repository')}:{r.get('tag')} → {r.get('status')}")
         calls = sum(1 for r in self.emulator.state.requests() if "sync_images" in r.get("path", ""))
@@ -388,15 +379,6 @@ class LocalStack:
 
     def serve_forever(self) -> None:
         self._stop.wait()
-
-
-def _get_post(url: str) -> tuple[int, dict[str, str], bytes]:
-    req = urllib.request.Request(url, data=b"{}", headers={"Content-Type": "application/json"}, method="POST")
-    try:
-        with urllib.request.urlopen(req, timeout=60) as resp:
-            return resp.status, dict(resp.headers.items()), resp.read()
-    except urllib.error.HTTPError as err:
-        return err.code, dict(err.headers.items()), err.read()
 
 
 def _json_or_text(body: bytes) -> Any:
