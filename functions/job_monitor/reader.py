@@ -46,7 +46,8 @@ def read_repo(
 ) -> RepoJobs:
     """Page ``sync_job`` in ``desc`` order until a page reaches a job created before ``horizon_start``.
 
-    The next offset comes from Content-Range (``offset + count``) when SWR sends one, else from the page length.
+    Whether more pages exist comes from Content-Range when SWR sends one that matches the page, else from the
+    page length.
     Jobs without ``createdAt`` are kept (their age is unknown). Raises what the client raises for the first
     page; a failure on a later page keeps what was read and ends with ``stop`` = the error's reason.
     """
@@ -79,8 +80,8 @@ def read_repo(
         if deadline.expired:
             out.stop = "deadline"
             return out
-        cr = page.content_range
-        offset = cr.next_offset if cr is not None and cr.next_offset > offset else offset + len(page.items)
+        # The client keeps a Content-Range only when it matches this page, so this is its next offset too.
+        offset += len(page.items)
 
 
 @dataclass
