@@ -3,7 +3,6 @@ answer. ``run_monitor`` takes its collaborators as arguments so tests can drive 
 
 from __future__ import annotations
 
-import hmac
 import json
 import time
 from dataclasses import dataclass, field
@@ -42,6 +41,7 @@ from functions.job_monitor.settings import MonitorSettings
 from shared import logs
 from shared.client import SwrClient
 from shared.http import Deadline
+from shared.runtime.credentials import bearer_matches
 from shared.runtime.model import Invocation, Response
 
 FUNCTION = "job-monitor"
@@ -149,14 +149,6 @@ def parse_overrides(invocation: Invocation, log: Any) -> tuple[Overrides, list[s
     except ValidationError as err:
         # A typo in a timer's overrides must not silently turn a dry run into a real one.
         raise BadRequest(400, "invalid overrides", _validation_problems(err)) from err
-
-
-def bearer_ok(invocation: Invocation, token: str) -> bool:
-    if invocation.request.header_counts.get("authorization", 0) > 1:
-        return False  # which copy a proxy honours differs: two Authorization headers are refused
-    value = invocation.request.header("authorization") or ""
-    scheme, _, presented = value.partition(" ")
-    return scheme.lower() == "bearer" and hmac.compare_digest(presented.strip().encode(), token.encode())
 
 
 # -- the run ------------------------------------------------------------------------------------------------
@@ -347,7 +339,7 @@ def handle(settings: MonitorSettings, invocation: Invocation) -> Response:
     if invocation.trigger == "http":
         if req.method != "POST":
             return Response.error(405, "use POST", invocation.correlation_id)
-        if settings.monitor_token and not bearer_ok(invocation, settings.monitor_token):
+        if settings.monitor_token and not bearer_matches(invocation.request, settings.monitor_token):
             log.warning("manual call refused: missing or wrong bearer token")
             return Response.error(401, "missing or wrong bearer token", invocation.correlation_id)
         if len(req.body) > MAX_BODY_BYTES:
@@ -355,7 +347,7 @@ def handle(settings: MonitorSettings, invocation: Invocation) -> Response:
             return Response.error(413, f"body larger than {MAX_BODY_BYTES} bytes", invocation.correlation_id)
     elif invocation.platform == "openfaas" and settings.monitor_token:
         # X-Connector can be sent by anyone who reaches the gateway: run with defaults, answer counts only.
-        trusted = bearer_ok(invocation, settings.monitor_token)
+        trusted = bearer_matches(invocation.request, settings.monitor_token)
     try:
         overrides, warnings = parse_overrides(invocation, log)
         opts = options(settings, overrides, f"{invocation.platform}:{invocation.trigger}", warnings)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import hmac
 from datetime import datetime, timezone
 from urllib.parse import urlencode
 
@@ -24,6 +23,7 @@ from functions.policy_export.scope import ScopeError
 from functions.policy_export.settings import FunctionSettings
 from shared.connect import connect
 from shared.logs import get_logger
+from shared.runtime.credentials import bearer_matches
 from shared.runtime.model import Invocation, Request, Response
 
 CONTENT_TYPES = {
@@ -126,14 +126,7 @@ def authorized(settings: FunctionSettings, req: Request) -> bool:
     expected = settings.export_token
     if expected is None:
         return bool(settings.allow_unauthenticated)
-    if req.header_counts.get("authorization", 1) > 1:
-        return False
-    scheme, _, token = (req.header("authorization") or "").strip().partition(" ")
-    if scheme.lower() != "bearer":
-        token = ""
-    # Compare digests: equal length whatever the input, so timing reveals neither content nor length.
-    given = hashlib.sha256(token.strip().encode()).digest()
-    return hmac.compare_digest(given, hashlib.sha256(expected.encode()).digest())
+    return bearer_matches(req, expected)
 
 
 def entity_tag(query: ExportQuery, result: ExportResult, doc: Document, page: Page) -> str:

@@ -16,11 +16,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 
+from shared.runtime.credentials import repeated, same_secret
 from shared.runtime.model import Request
-
-
-def _same(a: str, b: str) -> bool:
-    return hmac.compare_digest(a.encode("utf-8", "surrogateescape"), b.encode("utf-8", "surrogateescape"))
 
 
 def signature(secret: str, body: bytes) -> str:
@@ -33,7 +30,7 @@ def authenticate(request: Request, secret: str, signature_header: str = "X-Signa
     if not secret:
         return False
     auth_name, sig_name = "authorization", signature_header.lower()
-    if request.header_counts.get(auth_name, 0) > 1 or request.header_counts.get(sig_name, 0) > 1:
+    if repeated(request, auth_name, sig_name):
         return False
     ok = False
     value = request.header(auth_name)
@@ -42,11 +39,11 @@ def authenticate(request: Request, secret: str, signature_header: str = "X-Signa
         scheme, _, rest = value.partition(" ")
         candidate = rest.strip() if scheme.lower() == "bearer" else value
         # Evaluate both comparisons: no early exit that would time which form was tried.
-        ok = _same(value, secret) | _same(candidate, secret)
+        ok = same_secret(value, secret) | same_secret(candidate, secret)
     sent = request.header(sig_name)
     if sent is not None:
         sent = sent.strip()
         if sent[:7].lower() == "sha256=":
             sent = sent[7:]
-        ok = _same(sent.lower(), signature(secret, request.body)) | ok
+        ok = same_secret(sent.lower(), signature(secret, request.body)) | ok
     return ok

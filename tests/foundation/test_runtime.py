@@ -527,3 +527,16 @@ def test_request_helpers() -> None:
     err = Response.error(400, "bad", "cid", field="x")
     assert err.data == {"error": "bad", "field": "x", "correlation_id": "cid"}
     assert Response.error(400, "bad").data == {"error": "bad"}
+
+
+def test_credential_checks_accept_any_text_and_refuse_repeats() -> None:
+    from shared.runtime.credentials import bearer_matches, same_secret
+    from shared.runtime.model import Request
+
+    assert same_secret("tok", "tok") and not same_secret("tok", "tok2") and not same_secret("", "tok")
+    assert not same_secret("\ud800", "tok") and same_secret("\ud800", "\ud800")  # never raises
+    ok = Request(headers={"authorization": "Bearer tok-123"}, header_counts={"authorization": 1})
+    assert bearer_matches(ok, "tok-123") and not bearer_matches(ok, "tok-12")
+    assert not bearer_matches(Request(headers={"authorization": "tok-123"}), "tok-123")  # scheme required
+    twice = Request(headers={"authorization": "Bearer tok-123"}, header_counts={"authorization": 2})
+    assert not bearer_matches(twice, "tok-123")

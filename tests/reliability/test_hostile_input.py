@@ -253,6 +253,19 @@ def test_duplicate_or_folded_authorization_is_refused(env: Emulator, function: s
     figures.add("hostile inputs refused", 8)
 
 
+@pytest.mark.parametrize("function", sorted(CREDENTIALS))
+@pytest.mark.parametrize("value", ["\ud800", "Bearer \ud800", "Bearer x\udfff", "\udc80\udcff"])
+def test_lone_surrogates_in_authorization_are_a_401_not_a_500(
+    env: Emulator, function: str, value: str
+) -> None:
+    """An APIG event is JSON, and JSON can carry lone surrogates (``"\\ud800"``): comparing such a header with
+    the secret must not raise (that was a 500 "internal error" in all three functions)."""
+    method, _, query = CREDENTIALS[function]
+    assert _apig(function, method, {"Authorization": value}, query) == 401
+    _no_swr_request(env)
+    figures.add("hostile inputs refused")
+
+
 def test_duplicate_signature_header_is_refused(env: Emulator) -> None:
     from functions.push_sync import index
     from functions.push_sync.webhook_auth import signature
