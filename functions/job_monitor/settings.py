@@ -10,10 +10,10 @@ from pydantic import Field, field_validator, model_validator
 from shared.config import SwrSettings
 from shared.endpoints import valid_region
 from shared.rules import split_patterns
+from shared.runtime.credentials import BEARER_TOKEN_MIN_LEN
 
 AlertFormat = Literal["generic", "slack", "feishu", "dingtalk", "wecom"]
 ALERT_FORMATS: tuple[str, ...] = ("generic", "slack", "feishu", "dingtalk", "wecom")
-TOKEN_MIN_LEN = 16
 # urn:smn:{region}:{project_id}:{topic_name}
 SMN_URN_RE = re.compile(r"urn:smn:([a-z0-9-]{2,64}):([0-9a-zA-Z]{1,64}):([A-Za-z0-9][A-Za-z0-9_-]{0,255})")
 
@@ -84,8 +84,8 @@ class MonitorSettings(SwrSettings):
                 "MONITOR_LOOKBACK_SECONDS: must be at least MONITOR_PERIOD_SECONDS "
                 "(jobs created between two runs would never be read)"
             )
-        if self.monitor_token is not None and len(self.monitor_token) < TOKEN_MIN_LEN:
-            problems.append(f"MONITOR_TOKEN: must be at least {TOKEN_MIN_LEN} characters")
+        if self.monitor_token is not None and len(self.monitor_token) < BEARER_TOKEN_MIN_LEN:
+            problems.append(f"MONITOR_TOKEN: must be at least {BEARER_TOKEN_MIN_LEN} characters")
         if self.alert_webhook_url is not None and not self.alert_webhook_url.startswith(
             ("http://", "https://")
         ):

@@ -8,8 +8,8 @@ from pydantic import Field, model_validator
 
 from shared.config import SwrSettings
 from shared.errors import ConfigError
+from shared.runtime.credentials import BEARER_TOKEN_MIN_LEN
 
-TOKEN_MIN_LEN = 16
 MAX_BYTES_MIN = 4096
 MAX_BYTES_MAX = 6_000_000  # FunctionGraph's synchronous response limit (6 MB)
 
@@ -64,6 +64,6 @@ class FunctionSettings(ExportSettings):
                 "EXPORT_TOKEN: required (the bearer token callers must present); set "
                 "EXPORT_ALLOW_UNAUTHENTICATED=true only behind a gateway that authenticates callers"
             )
-        if self.export_token is not None and len(self.export_token) < TOKEN_MIN_LEN:
-            problems.append(f"EXPORT_TOKEN: must be at least {TOKEN_MIN_LEN} characters")
+        if self.export_token is not None and len(self.export_token) < BEARER_TOKEN_MIN_LEN:
+            problems.append(f"EXPORT_TOKEN: must be at least {BEARER_TOKEN_MIN_LEN} characters")
         return problems

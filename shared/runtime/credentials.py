@@ -11,6 +11,9 @@ import hmac
 
 from shared.runtime.model import Request
 
+# Shortest bearer token a function accepts in its configuration (EXPORT_TOKEN, MONITOR_TOKEN).
+BEARER_TOKEN_MIN_LEN = 16
+
 
 def same_secret(given: str, expected: str) -> bool:
     """Constant-time equality of two strings of any content and length (their SHA-256 digests are compared)."""
