@@ -176,15 +176,9 @@ class Gateway:
 
 def _header_map(items: Any) -> dict[str, Any]:
     """Lower-cased header names; a repeated header becomes a list, so the adapter sees (and counts) it."""
-    out: dict[str, Any] = {}
-    for name, value in items:
-        key = name.lower()
-        if key in out:
-            previous = out[key]
-            out[key] = [*previous, value] if isinstance(previous, list) else [previous, value]
-        else:
-            out[key] = value
-    return out
+    from localdev.emulator.wire import fold_repeats
+
+    return dict(fold_repeats((name.lower(), value) for name, value in items))
 
 
 def invoke_function(name: str, event: dict[str, Any]) -> Any:

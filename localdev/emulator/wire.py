@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
@@ -46,14 +47,7 @@ class Request:
 
     def signing_query(self) -> dict[str, str | list[str]]:
         """Decoded query for signature checks (repeated keys become lists, as the SDK signer expects)."""
-        out: dict[str, str | list[str]] = {}
-        for key, value in parse_qsl(self.raw_query, keep_blank_values=True):
-            if key in out:
-                prev = out[key]
-                out[key] = [*prev, value] if isinstance(prev, list) else [prev, value]
-            else:
-                out[key] = value
-        return out
+        return fold_repeats(parse_qsl(self.raw_query, keep_blank_values=True))
 
     def json(self) -> Any:
         """The body as JSON; raises :class:`Problem` (400, SWR shape) if it is not."""
@@ -129,3 +123,15 @@ def default_error_body(status: int) -> Any:
     if status == 409:
         code = "SVCSTG.SWR.4090023"
     return [{"errorCode": code, "errorMessage": messages.get(status, "Injected fault"), "detail": ""}]
+
+
+def fold_repeats(pairs: Iterable[tuple[str, str]]) -> dict[str, str | list[str]]:
+    """``[(k, v), ...]`` → a dict in which a repeated key holds the list of its values, in order."""
+    out: dict[str, str | list[str]] = {}
+    for key, value in pairs:
+        if key in out:
+            prev = out[key]
+            out[key] = [*prev, value] if isinstance(prev, list) else [prev, value]
+        else:
+            out[key] = value
+    return out
