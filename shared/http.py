@@ -121,13 +121,17 @@ def _lower(items: object) -> dict[str, str]:
     return out
 
 
+# One generator for the process: seeding a new one from os.urandom costs more than the rest of a policy.
+_JITTER = random.Random()
+
+
 @dataclass
 class RetryPolicy:
     max_attempts: int = 4
     base_delay: float = 0.2
     max_delay: float = 5.0
     timeout: float = 10.0  # per attempt
-    rng: random.Random = field(default_factory=random.Random)
+    rng: random.Random = field(default_factory=lambda: _JITTER)
     sleep: Callable[[float], None] = time.sleep
 
     def backoff(self, attempt: int) -> float:

@@ -34,18 +34,19 @@ _AUTH_HEADER_VALUE = re.compile(r"(SDK-HMAC-SHA256\s+Access=)[^,\s]+(.*?Signatur
 _BEARER = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}")
 
 _secrets: set[str] = set()
+_forms: tuple[str, ...] = ()  # every registered secret and its JSON-escaped form, longest first
 _pattern: re.Pattern[str] | None = None
 
 
 def register_secret(value: str | None) -> None:
     """Remember a secret value so that :func:`scrub` masks it anywhere."""
-    global _pattern
+    global _pattern, _forms
     if value and len(value) >= _MIN_SECRET_LEN and value not in _secrets:
         _secrets.add(value)
         # Also its JSON-escaped form, so that scrubbing a rendered JSON line catches it too.
         escaped = json.dumps(value, ensure_ascii=False)[1:-1]
-        ordered = sorted(_secrets | {escaped}, key=len, reverse=True)
-        _pattern = re.compile("|".join(re.escape(s) for s in ordered))
+        _forms = tuple(sorted(set(_forms) | _secrets | {escaped}, key=len, reverse=True))
+        _pattern = re.compile("|".join(re.escape(s) for s in _forms))
 
 
 @functools.lru_cache(maxsize=4096)
@@ -56,10 +57,24 @@ def is_secret_key(key: str) -> bool:
 
 def scrub(text: str) -> str:
     """Mask registered secret values, signed Authorization values and bearer tokens inside free text."""
-    if _pattern is not None:
+    # Every log line comes through here. Each substitution runs only when a plain substring test (much cheaper
+    # than a regex scan) says it could match; each test accepts everything its pattern can match.
+    if _pattern is not None and any(form in text for form in _forms):
         text = _pattern.sub(MASK, text)
-    text = _AUTH_HEADER_VALUE.sub(rf"\1{MASK}\2{MASK}", text)
-    return _BEARER.sub(rf"\1 {MASK}", text)
+    if "SDK-HMAC-SHA256" in text:
+        text = _AUTH_HEADER_VALUE.sub(rf"\1{MASK}\2{MASK}", text)
+    if _may_hold_bearer(text):
+        text = _BEARER.sub(rf"\1 {MASK}", text)
+    return text
+
+
+def _may_hold_bearer(text: str) -> bool:
+    # For ASCII text, lower() equals the regex's IGNORECASE; beyond ASCII, case folding has exceptions
+    # (U+017F matches "s"), so the regex decides.
+    if text.isascii():
+        lowered = text.lower()
+        return "bearer" in lowered or "basic" in lowered
+    return True
 
 
 def redact(value: Any) -> Any:
@@ -92,9 +107,13 @@ def _scrub_leaf(value: Any) -> Any:
 
 def _walk(value: Any, leaf: Callable[[Any], Any], depth: int = 0) -> Any:
     """Copy mappings and sequences, masking values under secret-named keys; ``leaf`` maps everything else."""
+    # Exact-type checks first: every log line goes through here, and an ABC isinstance check costs ~10x more.
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or kind is float or value is None:
+        return leaf(value)
     if depth > 12:
         return MASK
-    if isinstance(value, Mapping):
+    if kind is dict or isinstance(value, Mapping):
         return {
             k: (
                 MASK

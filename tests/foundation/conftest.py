@@ -24,6 +24,7 @@ def _isolated_state(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Token cache, registered secrets and log configuration never leak between tests."""
     clear_token_cache()
     monkeypatch.setattr(redact, "_secrets", set())
+    monkeypatch.setattr(redact, "_forms", ())
     monkeypatch.setattr(redact, "_pattern", None)
     yield
     clear_token_cache()

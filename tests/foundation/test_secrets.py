@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 from pytest_httpserver import HTTPServer
 
-from shared import logs
+from shared import logs, redact
 from shared.auth import AkSkAuth, IamPasswordAuth, TokenAuth
 from shared.client import SwrClient
 from shared.config import SwrSettings, env_lookup, load_settings
@@ -253,3 +253,32 @@ def test_transport_error_text_holds_no_secret(sleeps: Sleeps, settings: SwrSetti
     )
     err = _run(client)
     _assert_clean(str(err) + repr(err), "TransportError")
+
+
+def test_every_registered_secret_is_masked_in_its_json_escaped_form(captured_logs: LogCapture) -> None:
+    """A secret holding a quote or a backslash appears escaped in a JSON log line. Registering a second secret
+    once dropped the first one's escaped form, so the first leaked from every line logged after that."""
+    first, second = 'pa"ss\\word-1', 'se"cret\\value-2'
+    redact.register_secret(first)
+    redact.register_secret(second)
+    log = logs.get_logger()
+    log.info("echo", detail=f"server said {first} and {second}")
+    line = captured_logs.text
+    assert json.dumps(first)[1:-1] not in line and json.dumps(second)[1:-1] not in line, line
+    assert line.count(redact.MASK) == 2, line
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Authorization: Bearer abcdefgh12345678",
+        "authorization: BASIC dXNlcjpwYXNzd29yZA==",
+        "header BeArEr abcdefgh12345678 end",
+        "non-ASCII line é, then bearer abcdefgh12345678",
+        "ba\u017fic abcdefgh12345678",  # U+017F matches "s" under the regex's IGNORECASE; the fast test must not skip it
+    ],
+)
+def test_scrub_masks_bearer_and_basic_tokens_in_any_case(text: str) -> None:
+    scrubbed = redact.scrub(text)
+    assert "abcdefgh12345678" not in scrubbed and "dXNlcjpwYXNzd29yZA==" not in scrubbed
+    assert redact.MASK in scrubbed
