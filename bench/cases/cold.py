@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from bench.common import (
@@ -40,6 +41,16 @@ from bench.context import Ctx
 from bench.events import apig, harbor_push, sync_rules
 
 KEYS = ("cold", "rss")
+# (variant of child_floor_deps.py, row label): every floor also imports the stdlib HTTP stack a function needs.
+FLOOR_VARIANTS = (
+    (
+        "pydantic+structlog",
+        "floor of the decided stack: pydantic model + structlog line + stdlib HTTP (no project code)",
+    ),
+    ("pydantic", "floor without structlog: pydantic model + json.dumps line + stdlib HTTP"),
+    ("structlog", "floor without pydantic: dataclass + structlog line + stdlib HTTP"),
+    ("stdlib", "floor of the stdlib alone: dataclass + json.dumps line + stdlib HTTP"),
+)
 PUSH_SYNC = "functions/push_sync/index.py"
 TAG = "v1.0.0"
 
@@ -154,13 +165,15 @@ def run(ctx: Ctx) -> list[CaseResult]:
     floor = [
         _sample(run_child(ctx.ours.argv(CASES / "child_empty.py"), timeout=30)) for _ in range(floor_runs)
     ]
-    # The least any pydantic + structlog design pays, alternated with the SDK again for its own ratio.
-    run_child(ctx.ours.argv(CASES / "child_floor_deps.py"), timeout=30)
-    deps_floor, deps_sdk = alternate(
-        floor_runs,
-        lambda _i: _sample(run_child(ctx.ours.argv(CASES / "child_floor_deps.py"), timeout=30)),
-        (lambda _i: _sample(run_sdk(ctx))) if sdk else None,
-    )
+    # The least each dependency stack pays (no project code), each alternated with the SDK for its own ratio:
+    # the decided stack first, then what each alternative would start from (docs/benchmarks.md, "Floors").
+    floors: dict[str, tuple[list[dict[str, float]], list[dict[str, float]]]] = {}
+    for variant, _label in FLOOR_VARIANTS:
+        argv = ctx.ours.argv(CASES / "child_floor_deps.py", variant)
+        run_child(argv, timeout=30)
+        floors[variant] = alternate(
+            floor_runs, _floor_runner(argv), (lambda _i: _sample(run_sdk(ctx))) if sdk else None
+        )
 
     def col(samples: list[dict[str, float]], key: str) -> list[float]:
         return [s[key] for s in samples]
@@ -184,16 +197,7 @@ def run(ctx: Ctx) -> list[CaseResult]:
         metric("wall_ms", "spawn → process exit", "ms", None, "info"),
         metric("import_ms", "import of the handler / SDK (in process)", "ms", None, "info"),
         metric("handle_ms", "handle the event / build client + call (in process)", "ms", None, "info"),
-        Metric(
-            "floor of the design: pydantic + structlog, one model, one log line (no project code)",
-            "ms",
-            ours=stats(col(deps_floor, "to_response_ms")),
-            sdk=stats(col(deps_sdk, "to_response_ms")) if deps_sdk else None,
-            pair_ratios=pair_ratios(col(deps_floor, "to_response_ms"), col(deps_sdk, "to_response_ms"))
-            if deps_sdk
-            else None,
-            goal_text="info",
-        ),
+        *(_floor_metric(label, floors[variant], "to_response_ms", "ms") for variant, label in FLOOR_VARIANTS),
         Metric(
             "empty interpreter, same flags (floor)",
             "ms",
@@ -224,14 +228,7 @@ def run(ctx: Ctx) -> list[CaseResult]:
     rss.metrics = [
         metric("maxrss_kib", "peak RSS (ru_maxrss)", "KiB", 0.75, "≤ 0.75", digits=0),
         metric("vmhwm_kib", "peak RSS of the own address space (VmHWM, cross-check)", "KiB", None, "info", 0),
-        Metric(
-            "floor of the design: pydantic + structlog, one model, one log line",
-            "KiB",
-            ours=stats(col(deps_floor, "maxrss_kib")),
-            sdk=stats(col(deps_sdk, "maxrss_kib")) if deps_sdk else None,
-            goal_text="info",
-            digits=0,
-        ),
+        *(_floor_metric(label, floors[variant], "maxrss_kib", "KiB", 0) for variant, label in FLOOR_VARIANTS),
         Metric(
             "empty interpreter, same flags (ru_maxrss; includes the spawner's ~10 MB floor)",
             "KiB",
@@ -247,6 +244,29 @@ def run(ctx: Ctx) -> list[CaseResult]:
             case.reason = "SDK side skipped (no bench/.sdk-venv)"
     _store_samples(ctx, ours_runs, sdk_runs)
     return [cold, rss]
+
+
+def _floor_runner(argv: list[str]) -> Callable[[int], dict[str, float]]:
+    return lambda _i: _sample(run_child(argv, timeout=30))
+
+
+def _floor_metric(
+    label: str,
+    runs: tuple[list[dict[str, float]], list[dict[str, float]]],
+    key: str,
+    unit: str,
+    digits: int = 1,
+) -> Metric:
+    ours_v, sdk_v = ([s[key] for s in side] for side in runs)
+    return Metric(
+        label,
+        unit,
+        ours=stats(ours_v),
+        sdk=stats(sdk_v) if sdk_v else None,
+        pair_ratios=pair_ratios(ours_v, sdk_v) if sdk_v else None,
+        goal_text="info",
+        digits=digits,
+    )
 
 
 def _store_samples(ctx: Ctx, ours: list[dict[str, Any]], sdk: list[dict[str, Any]]) -> None:
