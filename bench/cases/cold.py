@@ -179,25 +179,17 @@ def run(ctx: Ctx) -> list[CaseResult]:
         return [s[key] for s in samples]
 
     def metric(key: str, name: str, unit: str, goal: float | None, goal_text: str, digits: int = 1) -> Metric:
-        ours_v = col(ours_runs, key)
-        sdk_v = col(sdk_runs, key) if sdk else []
-        return Metric(
-            name,
-            unit,
-            ours=stats(ours_v),
-            sdk=stats(sdk_v) if sdk_v else None,
-            pair_ratios=pair_ratios(ours_v, sdk_v) if sdk_v else None,
-            goal=goal,
-            goal_text=goal_text,
-            digits=digits,
-        )
+        return _paired_metric(name, (ours_runs, sdk_runs), key, unit, digits, goal, goal_text)
 
     cold.metrics = [
         metric("to_response_ms", "spawn → response returned", "ms", 0.5, "≤ 0.5"),
         metric("wall_ms", "spawn → process exit", "ms", None, "info"),
         metric("import_ms", "import of the handler / SDK (in process)", "ms", None, "info"),
         metric("handle_ms", "handle the event / build client + call (in process)", "ms", None, "info"),
-        *(_floor_metric(label, floors[variant], "to_response_ms", "ms") for variant, label in FLOOR_VARIANTS),
+        *(
+            _paired_metric(label, floors[variant], "to_response_ms", "ms")
+            for variant, label in FLOOR_VARIANTS
+        ),
         Metric(
             "empty interpreter, same flags (floor)",
             "ms",
@@ -206,17 +198,13 @@ def run(ctx: Ctx) -> list[CaseResult]:
         ),
     ]
     if deploy_runs:
-        d = col(deploy_runs, "to_response_ms")
-        sdk_v = col(sdk_runs, "to_response_ms")
         cold.metrics.insert(
             1,
-            Metric(
+            _paired_metric(
                 "spawn → response, ours from the packaged FunctionGraph tree (deploy layout)",
+                (deploy_runs, sdk_runs),
+                "to_response_ms",
                 "ms",
-                ours=stats(d),
-                sdk=stats(sdk_v) if sdk_v else None,
-                pair_ratios=pair_ratios(d, sdk_v) if sdk_v else None,
-                goal_text="info",
             ),
         )
         cold.details["deploy_tree"] = str(tree)
@@ -228,7 +216,10 @@ def run(ctx: Ctx) -> list[CaseResult]:
     rss.metrics = [
         metric("maxrss_kib", "peak RSS (ru_maxrss)", "KiB", 0.75, "≤ 0.75", digits=0),
         metric("vmhwm_kib", "peak RSS of the own address space (VmHWM, cross-check)", "KiB", None, "info", 0),
-        *(_floor_metric(label, floors[variant], "maxrss_kib", "KiB", 0) for variant, label in FLOOR_VARIANTS),
+        *(
+            _paired_metric(label, floors[variant], "maxrss_kib", "KiB", 0)
+            for variant, label in FLOOR_VARIANTS
+        ),
         Metric(
             "empty interpreter, same flags (ru_maxrss; includes the spawner's ~10 MB floor)",
             "KiB",
@@ -250,13 +241,16 @@ def _floor_runner(argv: list[str]) -> Callable[[int], dict[str, float]]:
     return lambda _i: _sample(run_child(argv, timeout=30))
 
 
-def _floor_metric(
+def _paired_metric(
     label: str,
     runs: tuple[list[dict[str, float]], list[dict[str, float]]],
     key: str,
     unit: str,
     digits: int = 1,
+    goal: float | None = None,
+    goal_text: str = "info",
 ) -> Metric:
+    """One row from (ours, SDK) samples taken alternately; the SDK side may be empty (no SDK venv)."""
     ours_v, sdk_v = ([s[key] for s in side] for side in runs)
     return Metric(
         label,
@@ -264,7 +258,8 @@ def _floor_metric(
         ours=stats(ours_v),
         sdk=stats(sdk_v) if sdk_v else None,
         pair_ratios=pair_ratios(ours_v, sdk_v) if sdk_v else None,
-        goal_text="info",
+        goal=goal,
+        goal_text=goal_text,
         digits=digits,
     )
 
