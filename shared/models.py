@@ -229,6 +229,8 @@ _CONTENT_RANGE = re.compile(r"(?:items\s+)?(\d{1,12})-(\d{1,12})/(\d{1,12})")
 class ErrorInfo(BaseModel):
     """One error normalised from any of SWR's three error body shapes."""
 
+    model_config = ConfigDict(defer_build=True)  # built on the first error, not at every cold start
+
     code: str = ""
     message: str = ""
     request_id: str = ""
