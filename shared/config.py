@@ -142,18 +142,24 @@ def env_lookup(
     env = os.environ if environ is None else environ
 
     def lookup(name: str) -> str | None:
-        # An empty value counts as unset (as in load_settings), so it does not hide NAME_FILE or the platform.
-        value = env.get(name) or None
+        # Surrounding whitespace is dropped wherever the value comes from: a token saved with `echo` ends in a
+        # newline, which no HTTP header may carry. An empty value counts as unset (as in load_settings), so
+        # it does not hide NAME_FILE or the platform.
+        value = _stripped(env.get(name))
         if value is None and env.get(name + "_FILE"):
             try:
-                value = Path(env[name + "_FILE"]).read_text(encoding="utf-8").strip() or None
+                value = _stripped(Path(env[name + "_FILE"]).read_text(encoding="utf-8"))
             except OSError:
                 value = None
         if value is None and extra is not None:
-            value = extra(name)
+            value = _stripped(extra(name))
         return value
 
     return lookup
+
+
+def _stripped(value: str | None) -> str | None:
+    return (value or "").strip() or None
 
 
 def load_settings(model: type[S], lookup: Callable[[str], str | None]) -> S:

@@ -33,19 +33,20 @@ class ApiError(SwrSyncError):
         retryable: bool = False,
     ) -> None:
         self.status = status
-        self.code = code
+        # All three come from the server's answer, which may echo what we sent; scrub before cutting.
+        self.code = scrub(code)[:100]
         self.message = scrub(message)[:500]
-        self.request_id = request_id
+        self.request_id = scrub(request_id)[:100]
         self.method = method
         self.path = path
         self.retryable = retryable
         text = f"{method} {path} -> HTTP {status}".strip()
-        if code:
-            text += f" {code}"
+        if self.code:
+            text += f" {self.code}"
         if self.message:
             text += f": {self.message}"
-        if request_id:
-            text += f" (request id {request_id})"
+        if self.request_id:
+            text += f" (request id {self.request_id})"
         super().__init__(text)
 
     def to_dict(self) -> dict[str, object]:

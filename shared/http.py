@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import timezone
 from typing import Protocol
 
-from shared.errors import ApiError, AuthError, DeadlineExceeded, NotFound, TransportError
+from shared.errors import ApiError, AuthError, ConfigError, DeadlineExceeded, NotFound, TransportError
 from shared.models import parse_error_body
 
 BUSY_CODE = "SVCSTG.SWR.4090023"
@@ -112,6 +112,28 @@ class UrllibTransport:
             raise TransportError(
                 f"connection failed: {type(err).__name__}", request.method, request.path
             ) from err
+        except ValueError as err:
+            # http.client refuses a header value with a control character or beyond Latin-1, and its message
+            # quotes the value: a credential. Name the header, never the value; resending cannot help.
+            raise ConfigError([_unsendable_problem(request, err)]) from None
+
+
+def _unsendable_problem(request: HttpRequest, err: ValueError) -> str:
+    bad = sorted(name for name, value in request.headers.items() if not _valid_header_value(value))
+    if not bad:
+        return f"{request.method} {request.path}: the request is not valid HTTP ({type(err).__name__})"
+    return (
+        f"{request.method} {request.path}: {', '.join(bad)} holds a character HTTP headers cannot carry (a "
+        "control character or non-Latin-1 text): check the configured credentials"
+    )
+
+
+def _valid_header_value(value: str) -> bool:
+    try:
+        value.encode("latin-1")
+    except UnicodeEncodeError:
+        return False
+    return not any((ord(c) < 0x20 and c != "\t") or c == "\x7f" for c in value)
 
 
 def _lower(items: object) -> dict[str, str]:

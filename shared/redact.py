@@ -34,7 +34,7 @@ _AUTH_HEADER_VALUE = re.compile(r"(SDK-HMAC-SHA256\s+Access=)[^,\s]+(.*?Signatur
 _BEARER = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}")
 
 _secrets: set[str] = set()
-_forms: tuple[str, ...] = ()  # every registered secret and its JSON-escaped form, longest first
+_forms: tuple[str, ...] = ()  # every registered secret in each form it can take in text, longest first
 _pattern: re.Pattern[str] | None = None
 
 
@@ -43,10 +43,32 @@ def register_secret(value: str | None) -> None:
     global _pattern, _forms
     if value and len(value) >= _MIN_SECRET_LEN and value not in _secrets:
         _secrets.add(value)
-        # Also its JSON-escaped form, so that scrubbing a rendered JSON line catches it too.
-        escaped = json.dumps(value, ensure_ascii=False)[1:-1]
-        _forms = tuple(sorted(set(_forms) | _secrets | {escaped}, key=len, reverse=True))
+        forms = set(_forms) | {f for f in _text_forms(value) if len(f) >= _MIN_SECRET_LEN}
+        _forms = tuple(sorted(forms, key=len, reverse=True))
         _pattern = re.compile("|".join(re.escape(s) for s in _forms))
+
+
+def _text_forms(value: str) -> set[str]:
+    """The ways a secret shows up in text: as is, JSON-escaped (a rendered log line), repr-escaped (an
+    exception such as ``Invalid header value b'...\\n'``), both, and stripped of surrounding whitespace (a
+    value pasted with a newline is escaped differently in every form, its core is not)."""
+
+    def as_json(text: str) -> str:
+        return json.dumps(text, ensure_ascii=False)[1:-1]
+
+    def as_repr(text: str) -> str:
+        return repr(text)[1:-1]
+
+    core = value.strip()
+    return {
+        value,
+        core,
+        as_json(value),
+        as_repr(value),
+        as_json(as_repr(value)),
+        as_json(core),
+        as_repr(core),
+    }
 
 
 @functools.lru_cache(maxsize=4096)

@@ -198,7 +198,10 @@ class Hygiene:
     def check(self, path: str) -> None:
         text = self.capture.text()
         for label, value in self.secrets().items():
-            for variant in {value, quote(value, safe=""), json.dumps(value)[1:-1]}:
+            variants = {value, quote(value, safe=""), json.dumps(value)[1:-1]}
+            if label != "ALERT_WEBHOOK_URL" and len(value) >= 24:
+                variants.add(value[:16])  # the start of a secret cut off by a length limit
+            for variant in variants:
                 position = text.find(variant)
                 assert position < 0, (
                     f"{label} leaked on path {path!r}: ...{text[max(0, position - 200) : position + 60]}..."
@@ -267,6 +270,63 @@ def test_push_sync_paths(hygiene: Hygiene, auth: str) -> None:
             f"push-sync webhook auth failure ({label})", auth, lambda e=event: fg("push-sync", e)
         )
         assert answer["statusCode"] == 401, answer
+
+
+def test_push_sync_credentials_saved_with_a_trailing_newline(hygiene: Hygiene) -> None:
+    """A token saved with `echo` (a Kubernetes secret, an .env file) ends in a newline. It is used without it:
+    no HTTP header can carry one, and http.client's error would quote the header value, the credential."""
+    for auth, extra in (
+        ("token", {"SWR_AUTH_TOKEN": SWR_TOKEN + "\n"}),
+        ("aksk", {"CLOUD_SDK_AK": AK + "\n", "CLOUD_SDK_SECURITY_TOKEN": SECURITY_TOKEN + "\r\n"}),
+    ):
+        answer = hygiene.run(
+            "push-sync, credentials ending in a newline", auth, lambda: fg("push-sync", push_event()), **extra
+        )
+        assert answer["statusCode"] == 200, answer
+
+
+def test_push_sync_credential_no_header_can_carry(hygiene: Hygiene) -> None:
+    """A newline inside the token cannot be stripped: the call is refused naming the header, not its value."""
+    broken = SWR_TOKEN[:10] + "\n" + SWR_TOKEN[10:]
+    answer = hygiene.run(
+        "push-sync, token with a newline inside",
+        "token",
+        lambda: fg("push-sync", push_event()),
+        SWR_AUTH_TOKEN=broken,
+    )
+    assert answer["statusCode"] == 502 and "X-Auth-Token holds a character" in answer["body"], answer
+    assert SWR_TOKEN[10:] not in hygiene.capture.text()
+
+
+def test_push_sync_echo_cut_by_a_length_limit(hygiene: Hygiene) -> None:
+    """A non-JSON error body is cut to 200 characters for the message; the token it echoes straddles the cut.
+    Scrubbing after the cut would leave the token's first characters in the answer and the logs."""
+    body = "<html><body>" + "401 Unauthorized. " * 8 + f"invalid X-Auth-Token {SWR_TOKEN}</body></html>"
+    assert body.index(SWR_TOKEN) < 200 < body.index(SWR_TOKEN) + len(SWR_TOKEN)
+    hygiene.emu.state.add_fault(
+        r"/sync_images$", status=401, body=body, headers={"Content-Type": "text/html"}, times=0
+    )
+    answer = hygiene.run(
+        "push-sync SWR 401, HTML body echoing the token across the cut",
+        "token",
+        lambda: fg("push-sync", push_event()),
+    )
+    assert answer["statusCode"] == 502, answer
+
+
+def test_push_sync_error_code_and_request_id_echoing_the_token(hygiene: Hygiene) -> None:
+    body = [
+        {"errorCode": f"APIG.0301 X-Auth-Token={SWR_TOKEN}", "errorMessage": "Incorrect IAM authentication"}
+    ]
+    hygiene.emu.state.add_fault(
+        r"/sync_images$", status=401, body=body, headers={"X-Request-Id": f"rid-{SWR_TOKEN}"}, times=0
+    )
+    answer = hygiene.run(
+        "push-sync SWR 401 echoing the token in its error code and request id",
+        "token",
+        lambda: fg("push-sync", push_event()),
+    )
+    assert answer["statusCode"] == 502 and "APIG.0301" in answer["body"], answer
 
 
 def test_push_sync_redis_unreachable_fails_open(hygiene: Hygiene) -> None:
@@ -392,6 +452,26 @@ def test_job_monitor_paths(hygiene: Hygiene, auth: str) -> None:
 
     answer = h.run("job-monitor OpenFaaS cron (untrusted)", auth, openfaas_cron, **_monitor_env(h, smn=False))
     assert answer["statusCode"] == 200 and "failed" not in json.loads(answer["body"]), answer
+
+
+def test_job_monitor_and_policy_export_with_a_token_ending_in_a_newline(hygiene: Hygiene) -> None:
+    h = hygiene
+    h.httpserver.expect_request(re.compile(r"^/hook/.*")).respond_with_data("ok")
+    report = h.run(
+        "job-monitor, SWR token ending in a newline",
+        "token",
+        lambda: fg("job-monitor", timer_event()),
+        SWR_AUTH_TOKEN=SWR_TOKEN + "\n",
+        **_monitor_env(h, smn=False),
+    )
+    assert report["statusCode"] == 200 and not report["not_scanned"], report
+    answer = h.run(
+        "policy-export, SWR token ending in a newline",
+        "token",
+        lambda: fg("policy-export", export_event()),
+        SWR_AUTH_TOKEN=SWR_TOKEN + "\n",
+    )
+    assert answer["statusCode"] == 200 and json.loads(answer["body"])["count"] == 2, answer
 
 
 def test_job_monitor_swr_refuses_everything(hygiene: Hygiene) -> None:
