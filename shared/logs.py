@@ -7,12 +7,12 @@ Only production processors are used: no dev console renderer, no stdlib logging 
 
 from __future__ import annotations
 
-import json
 from collections.abc import MutableMapping
 from typing import Any, TextIO
 
 import structlog
 
+from shared import jsontext
 from shared.redact import mask_secret_keys, scrub
 
 LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40, "critical": 50}
@@ -39,7 +39,7 @@ def _text(value: Any) -> str:
 
 
 def _dumps(obj: Any, **_: Any) -> str:
-    return scrub(json.dumps(obj, default=_text, ensure_ascii=False, separators=(",", ":")))
+    return scrub(jsontext.dumps(obj, default=_text))
 
 
 def configure(level: str = "INFO", stream: TextIO | None = None) -> None:

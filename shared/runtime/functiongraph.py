@@ -66,9 +66,11 @@ def apig_request(event: dict[str, Any]) -> Request:
         try:
             body = base64.b64decode(str(body_field), validate=False)
         except (binascii.Error, ValueError):
-            body = str(body_field).encode()
+            body = str(body_field).encode("utf-8", "surrogatepass")
     else:
-        body = str(body_field).encode()
+        # The event is JSON, which can carry a lone surrogate; keep it as bytes that are not UTF-8 (the
+        # function answers 400 "not UTF-8 text") rather than fail here, outside the function's error handling.
+        body = str(body_field).encode("utf-8", "surrogatepass")
     query: dict[str, list[str]] = {}
     raw_query = event.get("queryStringParameters")
     for k, v in raw_query.items() if isinstance(raw_query, dict) else ():

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from shared import jsontext
+from shared.redact import scrub
 
 Trigger = Literal["http", "timer", "event", "smn", "direct"]
 Platform = Literal["functiongraph", "openfaas", "local"]
@@ -46,7 +48,8 @@ class Response:
 
     @classmethod
     def json(cls, status: int, data: Any, headers: Mapping[str, str] | None = None) -> Response:
-        body = json.dumps(data, default=str, ensure_ascii=False, separators=(",", ":"))
+        # Scrubbed as a whole: a second net behind the typed errors, for any text an answer quotes.
+        body = scrub(jsontext.dumps(data, default=str))
         hdrs = {"Content-Type": "application/json"}
         hdrs.update(headers or {})
         return cls(status, body, hdrs, data)

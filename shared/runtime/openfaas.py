@@ -80,7 +80,7 @@ def to_invocation(event: Any, context: Any, function_name: str) -> Invocation:
         headers[key] = v if key not in headers else headers[key] + "," + v
     body = getattr(event, "body", b"") or b""
     if isinstance(body, str):
-        body = body.encode()
+        body = body.encode("utf-8", "surrogatepass")
     request = Request(
         str(getattr(event, "method", "POST")).upper(),
         str(getattr(event, "path", "/") or "/"),

@@ -258,3 +258,15 @@ def test_scrub_longest_secret_first() -> None:
     register_secret("SECRET-aaaa")
     register_secret("SECRET-aaaa-longer")
     assert scrub("x SECRET-aaaa-longer y SECRET-aaaa") == f"x {MASK} y {MASK}"
+
+
+def test_a_lone_surrogate_is_escaped_and_the_line_stays_writable(captured_logs: LogCapture) -> None:
+    """JSON input can carry "\\ud800" (a lone surrogate once decoded); a log line echoing it must still be
+    UTF-8 encodable, or the write fails after the work is done. Other non-ASCII text stays readable."""
+    logs.get_logger().info("echo", digest="sha256:\ud800abc", name="café")
+    other = logs.get_logger()
+    other.info("plain", name="café")
+    first, second = captured_logs.text.splitlines()
+    first.encode("utf-8")  # raises on a lone surrogate
+    assert json.loads(first)["digest"] == "sha256:\ud800abc" and "\\ud800" in first
+    assert "café" in second

@@ -540,3 +540,18 @@ def test_credential_checks_accept_any_text_and_refuse_repeats() -> None:
     assert not bearer_matches(Request(headers={"authorization": "tok-123"}), "tok-123")  # scheme required
     twice = Request(headers={"authorization": "Bearer tok-123"}, header_counts={"authorization": 2})
     assert not bearer_matches(twice, "tok-123")
+
+
+def test_json_answers_with_a_lone_surrogate_stay_encodable() -> None:
+    answer = Response.json(200, {"digest": "sha256:\ud800abc", "name": "café"})
+    assert isinstance(answer.body, str)
+    answer.body.encode("utf-8")
+    assert json.loads(answer.body) == {"digest": "sha256:\ud800abc", "name": "café"}
+    assert "café" in Response.json(200, {"name": "café"}).body
+
+
+def test_apig_body_with_a_lone_surrogate_becomes_bytes_that_are_not_utf8() -> None:
+    """Raising here would escape the function's error handling (a traceback to the platform)."""
+    request = functiongraph.apig_request({"httpMethod": "POST", "path": "/", "body": '{"a":"\ud800"}'})
+    with pytest.raises(UnicodeDecodeError):
+        request.body.decode("utf-8")
