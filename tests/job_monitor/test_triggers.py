@@ -44,7 +44,8 @@ class Context:
 @pytest.fixture
 def env(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     def apply(**extra: Any) -> None:
-        for key, value in harness.env(**extra).items():
+        # The sample events name the local emulator's demo repository, demo/team/app.
+        for key, value in harness.env(**{"MONITOR_REPOS": "demo/team/app", **extra}).items():
             monkeypatch.setenv(key, value)
         for key, value in extra.items():
             if value == "":
@@ -58,9 +59,9 @@ def env(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 
 @pytest.fixture
 def seeded(harness: Harness) -> Harness:
-    harness.state.add_image("team", "app", "v1")
+    harness.state.add_image("demo", "team/app", "v1")
     with freeze_time(T0):
-        harness.job("v1", "failed", age=60)
+        harness.job("v1", "failed", age=60, repo="demo/team/app")
     return harness
 
 
@@ -71,7 +72,7 @@ def fg(evt: dict[str, Any], context: Any = None) -> Any:
 
 def test_timer_with_json_user_event_overrides(env: Any, seeded: Harness) -> None:
     env(MONITOR_REPOS="other/none")
-    result = fg(event("timer.json"))  # {"namespaces": ["team"], "dry_run": true}
+    result = fg(event("timer.json"))  # {"namespaces": ["demo"], "dry_run": true}
     assert result["trigger"] == "functiongraph:timer"
     assert result["dry_run"] is True
     assert result["repositories_scanned"] == 1 and result["failed_total"] == 1

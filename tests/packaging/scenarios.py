@@ -47,9 +47,8 @@ def _check_push(emu: Emulator, event: Any, outcome: Outcome) -> None:
 
 
 def _seed_monitor(emu: Emulator) -> None:
-    for namespace in ("demo", "team"):
-        emu.state.add_image(namespace, "app", "v1")
-        emu.state.add_job(namespace, "app", "v1", TARGET, namespace, status="failed")
+    emu.state.add_image("demo", "team/app", "v1")
+    emu.state.add_job("demo", "team/app", "v1", TARGET, "demo", status="failed")
 
 
 def _check_monitor(emu: Emulator, event: Any, outcome: Outcome) -> None:
