@@ -36,6 +36,7 @@ from functions.push_sync.webhook_auth import authenticate
 from shared.batching import GroupOutcome, group_syncs, run_groups, sync_call
 from shared.errors import ApiError, AuthError, ConfigError, NotFound
 from shared.logs import get_logger
+from shared.redact import scrub
 from shared.runtime.model import Invocation, Response
 
 RAW_LOG_LIMIT = 8192
@@ -182,9 +183,9 @@ def _store(settings: PushSyncSettings) -> Store | None:
 def _claim(store: Store, w: TagWork, lock_ms: int, wait_until: float) -> Store | None:
     """Claim the tag's idempotency key; on a store failure, go on without a store for this invocation."""
     e = w.decision.event
-    w.key = idempotency_key(e.namespace, e.repository, e.tag, e.identity, w.decision.targets)
+    w.key = idempotency_key(e.namespace, e.repository, e.tag, w.decision.targets)
     try:
-        w.claim = acquire(store, w.key, lock_ms, wait_until)
+        w.claim = acquire(store, w.key, lock_ms, wait_until, e.identity)
     except StoreUnavailable as err:
         get_logger().warning("idempotency store unavailable: proceeding without", error=str(err))
         w.key = None
@@ -237,7 +238,7 @@ def _log_call(outcome: GroupOutcome) -> None:
         "duration_ms": outcome.duration_ms,
     }
     if outcome.error is not None:
-        fields["error"] = str(outcome.error)
+        fields["error"] = scrub(str(outcome.error))
         fields["error_type"] = type(outcome.error).__name__
     elif outcome.failed_tags:
         fields["failed_tags"] = list(outcome.failed_tags)
@@ -250,6 +251,8 @@ def _classify(error: BaseException) -> tuple[str, str]:
         return PERMANENT, f"unknown namespace or repository in SWR: {error}"
     if isinstance(error, AuthError):
         return AUTH, f"SWR refused our credentials: {error}"
+    if isinstance(error, ConfigError):  # e.g. a credential no HTTP header can carry
+        return CONFIG, f"cannot call SWR: {error}"
     if isinstance(error, ApiError) and 300 <= error.status < 400:
         # Never followed (it would resend credentials elsewhere): the endpoint configuration is wrong.
         return CONFIG, f"SWR redirected the call (check SWR_ENDPOINT): {error}"
@@ -257,7 +260,9 @@ def _classify(error: BaseException) -> tuple[str, str]:
         return PERMANENT, f"SWR rejected the request: {error}"
     if getattr(error, "retryable", False):
         return TRANSIENT, f"SWR unavailable: {error}"
-    get_logger().error("sync failed unexpectedly", error_type=type(error).__name__, error=str(error)[:300])
+    get_logger().error(
+        "sync failed unexpectedly", error_type=type(error).__name__, error=scrub(str(error))[:300]
+    )
     return TRANSIENT, f"internal error: {type(error).__name__}"
 
 
@@ -305,6 +310,7 @@ def _settle(settings: PushSyncSettings, store: Store | None, to_sync: list[TagWo
             if w.status == "synced":
                 stored = {
                     "status": "synced",
+                    "identity": w.decision.event.identity,
                     "targets": w.target_results,
                     "correlation_id": cid,
                     "synced_at": now,

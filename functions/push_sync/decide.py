@@ -58,11 +58,20 @@ def decide(events: Iterable[PushEvent], rules: RuleSet, source_region: str | Non
             elif not rules:
                 reason = "no sync rules configured"
             else:
-                reason = "no rule matched: " + "; ".join(
-                    f"{label}: {why}" for label, why in evaluation.rejections
-                )
+                reason = "no rule matched: " + _first(evaluation.rejections)
         decisions.append(Decision(event, matches, reason, evaluation.rejections))
     return decisions
+
+
+MAX_REASONS = 5  # per skipped tag in the answer; the decision log line lists up to 20 (``rules_not_applied``)
+
+
+def _first(rejections: tuple[tuple[str, str], ...]) -> str:
+    """The first rules' reasons: an answer must not grow with the number of rules (1,000 skipped tags x 200
+    rules made a 9.5 MB answer, beyond what APIG and FunctionGraph return)."""
+    shown = "; ".join(f"{label}: {why}" for label, why in rejections[:MAX_REASONS])
+    more = len(rejections) - MAX_REASONS
+    return f"{shown}; and {more} more rule(s)" if more > 0 else shown
 
 
 def sync_items(decisions: Iterable[Decision]) -> list[SyncItem]:

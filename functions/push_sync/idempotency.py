@@ -1,7 +1,11 @@
 """Idempotency of push deliveries: a redelivered push syncs nothing new and gets the first answer again.
 
-Key: (namespace, repository, tag, digest — or the source's push identity —, targets). Only successful results
-are stored (for ``IDEMPOTENCY_WINDOW_SECONDS``); a failed sync releases its claim so a redelivery retries it.
+Key: (namespace, repository, tag, targets); the stored result also records the push's identity (its digest, or
+the source's push identity). A delivery is a duplicate only if the last push synced for that tag has the same
+identity: a tag moved back to an earlier digest (a rollback: A, then B, then A again) is synced again, while a
+late redelivery of an older push costs one harmless ``sync_images`` (SWR copies the tag as it is now). Only
+successful results are stored (for ``IDEMPOTENCY_WINDOW_SECONDS``); a failed sync releases its claim so a
+redelivery retries it.
 
 Stores:
 
@@ -34,7 +38,7 @@ from typing import Any, Literal, Protocol
 
 from shared.rules import Target
 
-KEY_PREFIX = "swr-sync:push-sync:v1:"
+KEY_PREFIX = "swr-sync:push-sync:v2:"  # v2: one key per tag and targets, the identity in the stored result
 ClaimState = Literal["acquired", "done", "busy"]
 
 
@@ -50,44 +54,48 @@ class Claim:
 
 
 class Store(Protocol):
-    def claim(self, key: str, lock_ms: int) -> Claim:
-        """Stored result → ``done``; someone else holds the lock → ``busy``; else take the lock → ``acquired``."""
+    def claim(self, key: str, lock_ms: int, identity: str = "") -> Claim:
+        """A stored result of this ``identity`` → ``done``; someone else holds the lock → ``busy``; else take the
+        lock → ``acquired``."""
 
-    def wait(self, key: str, timeout: float) -> None:
-        """Block until the lock on ``key`` is released or a result is stored, or ``timeout`` seconds pass."""
+    def wait(self, key: str, timeout: float, identity: str = "") -> None:
+        """Block until the lock on ``key`` is released or a result of ``identity`` is stored, or ``timeout``
+        seconds pass."""
 
     def complete(self, key: str, token: str, result: dict[str, Any], ttl_seconds: int) -> None:
-        """Store the (successful) result for ``ttl_seconds`` and release our lock."""
+        """Store the (successful) result for ``ttl_seconds`` and release our lock. The result holds the push's
+        identity under ``"identity"``."""
 
     def release(self, key: str, token: str) -> None:
         """Release our lock without a result (the sync failed: a redelivery must retry)."""
 
 
-def idempotency_key(
-    namespace: str, repository: str, tag: str, identity: str, targets: Iterable[Target]
-) -> str:
-    """Stable key of one push to a set of targets (order of targets does not matter)."""
-    material = [
-        namespace,
-        repository,
-        tag,
-        identity,
-        sorted([t.region, t.namespace, t.override] for t in targets),
-    ]
+def idempotency_key(namespace: str, repository: str, tag: str, targets: Iterable[Target]) -> str:
+    """Stable key of one tag synced to a set of targets (order of targets does not matter)."""
+    material = [namespace, repository, tag, sorted([t.region, t.namespace, t.override] for t in targets)]
     digest = hashlib.sha256(json.dumps(material, separators=(",", ":")).encode()).hexdigest()
     return KEY_PREFIX + digest
 
 
 def acquire(
-    store: Store, key: str, lock_ms: int, deadline: float, clock: Callable[[], float] = time.monotonic
+    store: Store,
+    key: str,
+    lock_ms: int,
+    deadline: float,
+    identity: str = "",
+    clock: Callable[[], float] = time.monotonic,
 ) -> Claim:
     """Claim ``key``; while another delivery holds it, wait (until the monotonic ``deadline``) and try again."""
     while True:
-        claim = store.claim(key, lock_ms)
+        claim = store.claim(key, lock_ms, identity)
         remaining = deadline - clock()
         if claim.state != "busy" or remaining <= 0:
             return claim
-        store.wait(key, remaining)
+        store.wait(key, remaining, identity)
+
+
+def _same_push(result: dict[str, Any] | None, identity: str) -> bool:
+    return result is not None and str(result.get("identity", "")) == identity
 
 
 # -- in memory ----------------------------------------------------------------------------------------------
@@ -121,11 +129,11 @@ class MemoryStore:
             return None
         return lock
 
-    def claim(self, key: str, lock_ms: int) -> Claim:
+    def claim(self, key: str, lock_ms: int, identity: str = "") -> Claim:
         with self._cond:
             now = self._clock()
             result = self._result(key, now)
-            if result is not None:
+            if _same_push(result, identity):
                 return Claim("done", result=result)
             if self._lock(key, now) is not None:
                 return Claim("busy")
@@ -133,12 +141,12 @@ class MemoryStore:
             self._locks[key] = (now + lock_ms / 1000.0, token)
             return Claim("acquired", token=token)
 
-    def wait(self, key: str, timeout: float) -> None:
+    def wait(self, key: str, timeout: float, identity: str = "") -> None:
         end = time.monotonic() + max(0.0, timeout)
         with self._cond:
             while True:
                 now = self._clock()
-                if self._result(key, now) is not None or self._lock(key, now) is None:
+                if _same_push(self._result(key, now), identity) or self._lock(key, now) is None:
                     return
                 remaining = end - time.monotonic()
                 if remaining <= 0:
@@ -220,26 +228,28 @@ class RedisStore:
             return None
         return value if isinstance(value, dict) else None
 
-    def claim(self, key: str, lock_ms: int) -> Claim:
+    def claim(self, key: str, lock_ms: int, identity: str = "") -> Claim:
         result_key, lock_key = self._keys(key)
         stored = self._load(self._do(lambda: self._r.get(result_key)))
-        if stored is not None:
+        if _same_push(stored, identity):
             return Claim("done", result=stored)
         token = uuid.uuid4().hex
         if not self._do(lambda: self._r.set(lock_key, token, nx=True, px=max(1, lock_ms))):
             return Claim("busy")
         # The first delivery may have completed between our GET and SET.
         stored = self._load(self._do(lambda: self._r.get(result_key)))
-        if stored is not None:
+        if _same_push(stored, identity):
             self.release(key, token)
             return Claim("done", result=stored)
         return Claim("acquired", token=token)
 
-    def wait(self, key: str, timeout: float) -> None:
+    def wait(self, key: str, timeout: float, identity: str = "") -> None:
         result_key, lock_key = self._keys(key)
         end = time.monotonic() + max(0.0, timeout)
         while True:
-            if self._do(lambda: self._r.exists(result_key)) or not self._do(lambda: self._r.exists(lock_key)):
+            if not self._do(lambda: self._r.exists(lock_key)):
+                return
+            if _same_push(self._load(self._do(lambda: self._r.get(result_key))), identity):
                 return
             remaining = end - time.monotonic()
             if remaining <= 0:

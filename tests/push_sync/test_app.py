@@ -160,6 +160,22 @@ def test_redelivery_answers_duplicate_without_a_new_call(call: Caller, seeded: A
     assert len(sync_calls(seeded)) == 2
 
 
+def test_a_tag_moved_back_to_an_earlier_digest_is_synced_again(call: Caller, seeded: Any) -> None:
+    """A rollback (stable at A, then B, then A again) is a new push each time, not a redelivery of the first."""
+    digests = ("sha256:" + "aa" * 32, "sha256:" + "bb" * 32, "sha256:" + "aa" * 32)
+    statuses = []
+    for digest in digests:
+        event = sample("harbor.json")
+        event["event_data"]["resources"][0]["digest"] = digest
+        statuses.append(body_of(call(event))["results"][0]["status"])
+    assert statuses == ["synced", "synced", "synced"]
+    assert len(sync_calls(seeded)) == 3
+    again = sample("harbor.json")  # the last push, redelivered: a duplicate
+    again["event_data"]["resources"][0]["digest"] = digests[-1]
+    assert body_of(call(again))["results"][0]["status"] == "duplicate"
+    assert len(sync_calls(seeded)) == 3
+
+
 def test_without_a_push_identity_every_delivery_syncs(call: Caller, seeded: Any) -> None:
     # Quay sends no digest: a redelivery cannot be told from a re-push of the tag, so both sync.
     assert body_of(call(sample("quay.json")))["results"][0]["status"] == "synced"

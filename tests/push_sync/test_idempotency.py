@@ -23,16 +23,15 @@ T1, T2 = Target("ap-southeast-1", "demo"), Target("ap-southeast-3", "dr", True)
 
 
 def test_key_is_stable_and_distinguishes_fields() -> None:
-    k = idempotency_key("demo", "team/app", "v1", "sha256:aa", [T1, T2])
-    assert k == idempotency_key("demo", "team/app", "v1", "sha256:aa", [T2, T1])
+    k = idempotency_key("demo", "team/app", "v1", [T1, T2])
+    assert k == idempotency_key("demo", "team/app", "v1", [T2, T1])
     others = {
-        idempotency_key("demo", "team/app", "v2", "sha256:aa", [T1, T2]),
-        idempotency_key("demo", "team/app", "v1", "sha256:bb", [T1, T2]),
-        idempotency_key("demo", "team/api", "v1", "sha256:aa", [T1, T2]),
-        idempotency_key("demo", "team/app", "v1", "sha256:aa", [T1]),
-        idempotency_key("demo", "team/app", "v1", "sha256:aa", [T1, Target("ap-southeast-3", "dr", False)]),
+        idempotency_key("demo", "team/app", "v2", [T1, T2]),
+        idempotency_key("demo", "team/api", "v1", [T1, T2]),
+        idempotency_key("demo", "team/app", "v1", [T1]),
+        idempotency_key("demo", "team/app", "v1", [T1, Target("ap-southeast-3", "dr", False)]),
     }
-    assert k not in others and len(others) == 5
+    assert k not in others and len(others) == 4
 
 
 @pytest.fixture(params=["memory", "redis"])
@@ -50,6 +49,36 @@ def test_claim_complete_duplicate(store: Store) -> None:
     store.complete("k", first.token, {"status": "synced", "n": 1}, 60)
     done = store.claim("k", 5_000)
     assert done.state == "done" and done.result == {"status": "synced", "n": 1}
+
+
+def test_a_result_counts_only_for_the_push_it_records(store: Store) -> None:
+    """The tag moved to another digest after this result was stored: the push is new, not a duplicate."""
+    first = store.claim("k", 5_000, "sha256:aa")
+    store.complete("k", first.token, {"status": "synced", "identity": "sha256:aa"}, 60)
+    assert store.claim("k", 5_000, "sha256:aa").state == "done"
+    moved = store.claim("k", 5_000, "sha256:bb")
+    assert moved.state == "acquired"
+    assert store.claim("k", 5_000, "sha256:aa").state == "done"  # the last synced push is still aa's
+    assert store.claim("k", 5_000, "sha256:cc").state == "busy"  # one sync of a tag at a time
+    store.complete("k", moved.token, {"status": "synced", "identity": "sha256:bb"}, 60)
+    assert store.claim("k", 5_000, "sha256:bb").state == "done"
+    assert store.claim("k", 5_000, "sha256:aa").state == "acquired"  # back to the first digest: a rollback
+
+
+def test_wait_for_a_different_push_returns_when_the_lock_is_released(store: Store) -> None:
+    """A stored result of another push must not make a waiter spin or return early while the lock is held."""
+    first = store.claim("k", 5_000, "sha256:aa")
+    store.complete("k", first.token, {"status": "synced", "identity": "sha256:aa"}, 60)
+    holder = store.claim("k", 5_000, "sha256:bb")
+    assert holder.state == "acquired"
+    started = time.monotonic()
+    store.wait("k", 0.3, "sha256:cc")
+    assert time.monotonic() - started >= 0.25  # still held: waited the whole timeout
+    threading.Timer(0.1, lambda: store.release("k", holder.token)).start()
+    started = time.monotonic()
+    store.wait("k", 5.0, "sha256:cc")
+    assert time.monotonic() - started < 4.0
+    assert store.claim("k", 5_000, "sha256:cc").state == "acquired"
 
 
 def test_release_lets_a_redelivery_retry(store: Store) -> None:

@@ -424,6 +424,26 @@ def ev(tag: str, repo: str = "team/app", digest: str = D, ns: str = "demo") -> P
     return PushEvent(ns, repo, tag, digest, "generic")
 
 
+def test_a_skipped_tag_names_the_first_rules_only() -> None:
+    """1,000 skipped tags x 200 rules once made a 9.5 MB answer: the reason names 5 rules and counts the rest."""
+    rules = RuleSet.parse(
+        json.dumps(
+            [
+                {
+                    "name": f"r{i}",
+                    "namespace": f"other{i}",
+                    "targets": [{"region": "ap-southeast-1", "namespace": "x"}],
+                }
+                for i in range(200)
+            ]
+        )
+    )
+    (d,) = decide([ev("v1")], rules, "cn-north-4")
+    assert d.skipped and d.reason.startswith("no rule matched: r0: namespace does not match 'other0'; r1: ")
+    assert d.reason.endswith("r4: namespace does not match 'other4'; and 195 more rule(s)")
+    assert len(d.rejections) == 200  # the full list stays available to the decision log (capped there at 20)
+
+
 def test_decide_targets_and_reasons() -> None:
     rules = RuleSet.parse(json.dumps(RULES))
     d1, d2, d3 = decide([ev("v1"), ev("v1-rc2"), ev("v1", repo="solo")], rules, "cn-north-4")
