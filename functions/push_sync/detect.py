@@ -9,37 +9,25 @@ the body being the event's data) is recognised from its headers.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
 from functions.push_sync.model import ParseResult, PayloadError
 from functions.push_sync.parsers import cloudevents, distribution, dockerhub, generic, harbor, quay
+from functions.push_sync.parsers.common import json_kind, loads
 
 MAX_PUSHES = 1000  # pushed tags in one delivery; a registry batch is far smaller
-_JSON_TYPES = {
-    dict: "an object",
-    list: "an array",
-    str: "a string",
-    int: "a number",
-    float: "a number",
-    bool: "a boolean",
-}
 
 
 def decode(body: bytes) -> Any:
+    """The body's JSON value. Malformed JSON, including an object with a repeated key, is a PayloadError."""
     if not body.strip():
         raise PayloadError("empty body: expected a JSON push payload")
     try:
         text = body.decode("utf-8-sig")
     except UnicodeDecodeError as err:
         raise PayloadError(f"body is not UTF-8 text (invalid byte at offset {err.start})") from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as err:
-        raise PayloadError(f"malformed JSON: {err.msg} at line {err.lineno} column {err.colno}") from None
-    except (ValueError, RecursionError):
-        raise PayloadError("malformed JSON: nested too deeply or a number too large") from None
+    return loads(text)
 
 
 def parse_payload(body: bytes, headers: Mapping[str, str] | None = None) -> ParseResult:
@@ -63,8 +51,7 @@ def parse_payload(body: bytes, headers: Mapping[str, str] | None = None) -> Pars
 
 def route(data: Any, depth: int = 0) -> ParseResult:
     if not isinstance(data, dict):
-        kind = "null" if data is None else _JSON_TYPES.get(type(data), type(data).__name__)
-        raise PayloadError(f"unrecognised payload: expected a JSON object, got {kind}")
+        raise PayloadError(f"unrecognised payload: expected a JSON object, got {json_kind(data)}")
     if cloudevents.looks_like(data):
         return cloudevents.parse(data, route, depth)
     if cloudevents.is_batch(data):

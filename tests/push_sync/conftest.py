@@ -16,6 +16,8 @@ import pytest
 
 from functions.push_sync import idempotency
 from functions.push_sync.app import handle
+from functions.push_sync.detect import parse_payload
+from functions.push_sync.model import ParseResult
 from functions.push_sync.settings import PushSyncSettings
 from shared import logs
 from shared.config import env_lookup, load_settings
@@ -110,6 +112,21 @@ class Caller:
             remaining_ms=lambda: 30_000.0,
         )
         return self.app.run(invocation)
+
+
+def load(name: str) -> dict[str, Any]:
+    """A sample event of events/push-sync, as JSON."""
+    data = json.loads((EVENTS / name).read_text())
+    assert isinstance(data, dict)
+    return data
+
+
+def parse(data: Any, headers: dict[str, str] | None = None) -> ParseResult:
+    return parse_payload(json.dumps(data).encode(), headers)
+
+
+def pushes(result: ParseResult) -> list[tuple[str, str, str, str]]:
+    return [(e.namespace, e.repository, e.tag, e.source) for e in result.events]
 
 
 def body_of(response: Response) -> dict[str, Any]:

@@ -15,23 +15,9 @@ from functions.push_sync.detect import MAX_PUSHES, parse_payload
 from functions.push_sync.model import ParseResult, PayloadError, PushEvent
 from functions.push_sync.parsers.harbor import split_resource_url
 from shared.rules import RuleSet
-from tests.push_sync.conftest import EVENTS, RULES
+from tests.push_sync.conftest import RULES, load, parse, pushes
 
 D = "sha256:" + "12" * 32
-
-
-def load(name: str) -> dict[str, Any]:
-    data = json.loads((EVENTS / name).read_text())
-    assert isinstance(data, dict)
-    return data
-
-
-def parse(data: Any, headers: dict[str, str] | None = None) -> ParseResult:
-    return parse_payload(json.dumps(data).encode(), headers)
-
-
-def pushes(result: ParseResult) -> list[tuple[str, str, str, str]]:
-    return [(e.namespace, e.repository, e.tag, e.source) for e in result.events]
 
 
 def reasons(result: ParseResult) -> list[str]:

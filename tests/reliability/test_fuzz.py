@@ -91,7 +91,7 @@ def check_result(result: Any) -> None:
         assert names.validate_namespace(event.namespace) == event.namespace
         assert names.validate_repository(event.repository) == event.repository
         assert TAG_RE.fullmatch(event.tag), event
-        assert not event.digest or event.digest.startswith("sha256:")
+        assert not event.digest or common.DIGEST_RE.fullmatch(event.digest)
     for item in [*result.ignored, *result.rejected]:
         assert isinstance(item.reason, str) and item.reason and _printable(item.reason), item
         assert len(item.reason) < 2000, len(item.reason)

@@ -1,14 +1,78 @@
-"""Helpers shared by the parsers: safe field access on untrusted JSON, and the push → SWR-name mapping."""
+"""Helpers shared by the parsers: JSON decoding, safe field access on untrusted JSON, digests, and the push →
+SWR-name mapping."""
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
-from functions.push_sync.model import Ignored, ParseResult, PushEvent, Rejected
+from functions.push_sync.model import Ignored, ParseResult, PayloadError, PushEvent, Rejected
 from shared.models import TAG_RE
 from shared.names import InvalidName, split_full_name, validate_namespace, validate_repository
 
 MAX_TEXT = 256  # longest untrusted string kept in answers and logs
+# An OCI digest ``algorithm:encoded`` of the two registered algorithms, lower-case hex (OCI image-spec
+# descriptor.md). Matched with ``fullmatch``.
+DIGEST_RE = re.compile(r"sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128}")
+DIGEST_ALGORITHMS = ("sha256:", "sha512:")
+DIGEST_FORM = "sha256:<64 hex digits> or sha512:<128 hex digits>, lower case"
+_JSON_KINDS = {
+    dict: "an object",
+    list: "an array",
+    str: "a string",
+    int: "a number",
+    float: "a number",
+    bool: "a boolean",
+}
+
+
+class UnreadablePush(PayloadError):
+    """The event says it is a push, but its data cannot be read (→ 400). A 200 "ignored" would stop the sender's
+    retries and lose the tag, so an envelope (EventGrid, another CloudEvent) never turns this into an ignore."""
+
+
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):  # rare: only then find which key repeats
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateKey(key)
+            seen.add(key)
+    return result
+
+
+def loads(raw: str | bytes, what: str = "") -> Any:
+    """Decode JSON text; :class:`PayloadError` names what is wrong (prefixed with ``what``, e.g. ``'data'``).
+
+    An object with a repeated key is refused: ``json.loads`` would keep the last value and silently drop the
+    others (``"tags": ["v1"], "tags": ["v2"]`` would sync only v2).
+    """
+    prefix = f"{what}: " if what else ""
+    try:
+        return json.loads(raw, object_pairs_hook=_unique_keys)
+    except _DuplicateKey as err:
+        raise PayloadError(f"{prefix}malformed JSON: duplicate key '{show(err.key, 40)}'") from None
+    except json.JSONDecodeError as err:
+        raise PayloadError(
+            f"{prefix}malformed JSON: {err.msg} at line {err.lineno} column {err.colno}"
+        ) from None
+    except UnicodeDecodeError:
+        raise PayloadError(f"{prefix}malformed JSON: not UTF-8 text") from None
+    except (ValueError, RecursionError):
+        raise PayloadError(f"{prefix}malformed JSON: nested too deeply or a number too large") from None
+
+
+def json_kind(value: Any) -> str:
+    """``an object``, ``an array``, ``null``, ...: what a JSON value is, for messages."""
+    return "null" if value is None else _JSON_KINDS.get(type(value), type(value).__name__)
 
 
 def text(value: Any, limit: int = 1024) -> str:
@@ -32,7 +96,7 @@ def show(value: Any, limit: int = 80) -> str:
 
 
 def is_digest_only(tag: str) -> bool:
-    return not tag or tag.startswith("sha256:")
+    return not tag or tag.startswith(DIGEST_ALGORITHMS)
 
 
 def add_push(
@@ -82,6 +146,14 @@ def add_push(
             )
         )
         return
-    if digest_s and not digest_s.startswith("sha256:"):
+    if digest_s and not DIGEST_RE.fullmatch(digest_s):
+        # The digest is informational (SWR syncs tags); the push itself must not be lost over it.
+        result.ignored.append(
+            Ignored(
+                f"invalid digest ignored (expected {DIGEST_FORM}); the tag is synced without it",
+                source,
+                {"namespace": ns, "repository": repo, "tag": tag_s, "digest": show(digest_s)},
+            )
+        )
         digest_s = ""
     result.events.append(PushEvent(ns, repo, tag_s, digest_s, source, version))

@@ -6,14 +6,12 @@ makes redeliveries recognisable (without it every delivery syncs again).
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from functions.push_sync.model import ParseResult, PayloadError
-from functions.push_sync.parsers.common import add_push
+from functions.push_sync.parsers.common import DIGEST_FORM, DIGEST_RE, add_push
 
 FORMAT = "generic"
-DIGEST_RE = re.compile(r"sha256:[0-9a-f]{64}")
 KEYS = {"namespace", "repository", "tags", "digest"}
 
 
@@ -33,7 +31,7 @@ def parse(data: dict[str, Any]) -> ParseResult:
             raise PayloadError(f"generic payload: {key!r} must be a string")
     digest = data.get("digest", "")
     if not isinstance(digest, str) or (digest and not DIGEST_RE.fullmatch(digest)):
-        raise PayloadError("generic payload: 'digest' must be a string like sha256:<64 hex digits>")
+        raise PayloadError(f"generic payload: 'digest' must be a string like {DIGEST_FORM}")
     result = ParseResult(FORMAT)
     for tag in tags:
         add_push(result, FORMAT, tag, digest, namespace=data["namespace"], repository=data["repository"])

@@ -7,15 +7,25 @@ Shape (Harbor v2 ``src/pkg/notifier/model/event.go``)::
                     "repository": {"name": "repo", "namespace": "ns", "repo_full_name": "ns/repo", ...}}}
 
 SWR EE's body is UNCONFIRMED: fields are read defensively (``event_type``/``data`` aliases, names and tags
-recovered from ``resource_url`` when missing), and the raw payload is logged at debug level.
+recovered from ``resource_url`` when missing), and the raw payload is logged at debug level. ``event_data`` may
+also arrive as JSON text. A push whose ``event_data`` is missing or cannot be read is a 400, not an ignore.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from functions.push_sync.model import Ignored, ParseResult
-from functions.push_sync.parsers.common import add_push, items, obj, show, text
+from functions.push_sync.model import Ignored, ParseResult, PayloadError
+from functions.push_sync.parsers.common import (
+    UnreadablePush,
+    add_push,
+    items,
+    json_kind,
+    loads,
+    obj,
+    show,
+    text,
+)
 
 PUSH_TYPES = {"PUSH_ARTIFACT", "HARBOR.ARTIFACT.PUSHED"}
 FORMAT = "harbor"
@@ -29,18 +39,42 @@ def looks_like(data: dict[str, Any]) -> bool:
 
 
 def parse(data: dict[str, Any]) -> ParseResult:
-    kind = text(data.get("type", data.get("event_type")), 100)
     result = ParseResult(FORMAT)
-    if kind.upper() not in PUSH_TYPES:
-        result.ignored.append(Ignored(f"event type {show(kind)} is not a push", FORMAT, {"type": show(kind)}))
-        return result
-    payload = data.get("event_data", data.get("data"))
-    parse_event_data(payload, result, FORMAT)
+    parse_event(data, result, FORMAT)
     return result
 
 
+def parse_event(data: dict[str, Any], result: ParseResult, source: str) -> None:
+    """A whole Default-format event (``type`` + ``event_data``) into ``result``; also used for such a body
+    delivered inside a ``harbor.artifact.pushed`` CloudEvent. Raises :class:`UnreadablePush` (→ 400) for a push
+    whose ``event_data`` is missing or cannot be read."""
+    kind = text(data.get("type", data.get("event_type")), 100)
+    if kind.upper() not in PUSH_TYPES:
+        result.ignored.append(Ignored(f"event type {show(kind)} is not a push", source, {"type": show(kind)}))
+        return
+    key = "event_data" if data.get("event_data") is not None else "data"
+    payload = data.get(key)
+    if payload is None:
+        raise UnreadablePush(f"{show(kind)} event without 'event_data': cannot read the pushed tags")
+    parse_event_data(event_object(payload, f"{show(kind)} event: '{key}'"), result, source)
+
+
+def event_object(value: Any, what: str) -> dict[str, Any]:
+    """Push data as an object: given as one, or as JSON text (Harbor's own struct, serialised once more by some
+    senders). Anything else raises :class:`UnreadablePush` naming ``what``."""
+    if isinstance(value, str):
+        try:
+            value = loads(value, what)
+        except PayloadError as err:  # its message already names ``what``
+            raise UnreadablePush(str(err)) from None
+    if not isinstance(value, dict):
+        raise UnreadablePush(f"{what} must be a JSON object, got {json_kind(value)}")
+    return value
+
+
 def parse_event_data(payload: Any, result: ParseResult, source: str) -> None:
-    """``event_data`` (Default) or ``data`` (CloudEvents): resources + repository."""
+    """``event_data`` (Default) or ``data`` (CloudEvents): resources + repository. Never raises: callers decide
+    whether a payload that is not an object is an error (see :func:`event_object`)."""
     data = obj(payload)
     repo = obj(data.get("repository"))
     full_name = text(repo.get("repo_full_name"))

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from functions.push_sync.model import Ignored, ParseResult
-from functions.push_sync.parsers.common import add_push, show, text
+from functions.push_sync.parsers.common import DIGEST_ALGORITHMS, add_push, show, text
 
 FORMAT = "quay"
 
@@ -34,6 +34,7 @@ def parse(data: dict[str, Any]) -> ParseResult:
     if not pairs:
         result.ignored.append(Ignored("no updated tags", FORMAT, {"repository": show(full_name)}))
     for tag, image in pairs:
-        digest = image if isinstance(image, str) and image.startswith("sha256:") else ""
+        # Older quay.io maps a tag to an image id, which is not a digest; a digest is passed on (and validated).
+        digest = image if isinstance(image, str) and image.startswith(DIGEST_ALGORITHMS) else ""
         add_push(result, FORMAT, tag, digest, full_name=full_name)
     return result
