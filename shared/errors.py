@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.redact import scrub
+from shared.redact import clip, scrub
 
 
 class SwrSyncError(Exception):
@@ -33,10 +33,10 @@ class ApiError(SwrSyncError):
         retryable: bool = False,
     ) -> None:
         self.status = status
-        # All three come from the server's answer, which may echo what we sent; scrub before cutting.
-        self.code = scrub(code)[:100]
-        self.message = scrub(message)[:500]
-        self.request_id = scrub(request_id)[:100]
+        # All three come from the server's answer, which may echo what we sent.
+        self.code = clip(code, 100)
+        self.message = clip(message, 500)
+        self.request_id = clip(request_id, 100)
         self.method = method
         self.path = path
         self.retryable = retryable

@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from shared.names import validate_namespace
-from shared.redact import scrub
+from shared.redact import clip
 
 
 # defer_build: a model's validator is built on first use instead of at import, so a cold start pays only
@@ -272,4 +272,4 @@ def parse_error_body(body: bytes) -> ErrorInfo:
         if detail and isinstance(detail, str):
             message = f"{message}: {detail}" if message else detail
         return ErrorInfo(code=str(code), message=str(message), request_id=str(data.get("request_id") or ""))
-    return ErrorInfo(message=scrub(text.strip())[:200])  # scrub first: a cut secret no longer matches
+    return ErrorInfo(message=clip(text.strip(), 200))

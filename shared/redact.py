@@ -90,6 +90,12 @@ def scrub(text: str) -> str:
     return text
 
 
+def clip(text: str, limit: int) -> str:
+    """``text`` scrubbed, then cut to ``limit`` characters. Never the other way round: a secret cut in two no
+    longer matches, and its first part would be kept."""
+    return scrub(text)[:limit]
+
+
 def _may_hold_bearer(text: str) -> bool:
     # For ASCII text, lower() equals the regex's IGNORECASE; beyond ASCII, case folding has exceptions
     # (U+017F matches "s"), so the regex decides.

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote, urlsplit
 
 from functions.job_monitor.classify import STUCK, Key, KeyState, SystemicGroup
+from shared import jsontext
 from shared.errors import SwrSyncError
 from shared.http import Deadline, HttpRequest, RetryPolicy, Transport, UrllibTransport, call_with_retries
 from shared.redact import scrub
@@ -265,9 +266,7 @@ class WebhookSink:
         self._transport = transport or UrllibTransport()  # never follows redirects
 
     def send(self, alert: Alert, context: dict[str, Any], deadline: Deadline) -> Delivery:
-        body = json.dumps(
-            payload(alert, self.fmt, context), ensure_ascii=False, separators=(",", ":")
-        ).encode()
+        body = jsontext.dumps(payload(alert, self.fmt, context)).encode()
         delivery = Delivery(self.name, False)
         for _ in range(2):
             remaining = deadline.remaining()
@@ -336,10 +335,8 @@ class SmnSink:
             delivery.error = "no project id (set CLOUD_SDK_PROJECT_ID)"
             return delivery
         path = self.path()
-        body = json.dumps(
-            {"subject": smn_subject(alert), "message": _truncate(alert.text, 200_000)},
-            ensure_ascii=False,
-            separators=(",", ":"),
+        body = jsontext.dumps(
+            {"subject": smn_subject(alert), "message": _truncate(alert.text, 200_000)}
         ).encode()
 
         def build() -> HttpRequest:

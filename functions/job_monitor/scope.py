@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from shared.errors import ApiError, AuthError, DeadlineExceeded, NotFound, TransportError
 from shared.names import InvalidName, validate_namespace, validate_repository
-from shared.redact import scrub
+from shared.redact import clip
 from shared.rules import Pattern, RuleError, compile_pattern
 
 if TYPE_CHECKING:
@@ -69,7 +69,7 @@ def error_reason(err: BaseException) -> tuple[str, str]:
         if err.status >= 500 or err.status == 429:
             return "unreachable", f"HTTP {err.status} {err.code}".strip()
         return "error", f"HTTP {err.status} {err.code}: {err.message}"[:200]
-    return "error", scrub(f"{type(err).__name__}: {err}")[:200]  # scrub first: a cut secret no longer matches
+    return "error", clip(f"{type(err).__name__}: {err}", 200)
 
 
 def is_glob(text: str) -> bool:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +24,7 @@ from typing import Any
 from functions.policy_export.drift import DRIFT_COLUMNS, DriftReport
 from functions.policy_export.model import COLUMNS, ExportResult
 from functions.policy_export.paging import PageSpan, select_span, wire_size
+from shared import jsontext
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -109,7 +109,7 @@ def csv_row(cells: list[Any]) -> str:
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+    return jsontext.dumps(value, default=str)
 
 
 def _comment(text: str) -> str:

@@ -36,7 +36,7 @@ from functions.push_sync.webhook_auth import authenticate
 from shared.batching import GroupOutcome, group_syncs, run_groups, sync_call
 from shared.errors import ApiError, AuthError, ConfigError, NotFound
 from shared.logs import get_logger
-from shared.redact import scrub
+from shared.redact import clip
 from shared.runtime.model import Invocation, Response
 
 RAW_LOG_LIMIT = 8192
@@ -238,7 +238,7 @@ def _log_call(outcome: GroupOutcome) -> None:
         "duration_ms": outcome.duration_ms,
     }
     if outcome.error is not None:
-        fields["error"] = scrub(str(outcome.error))
+        fields["error"] = str(outcome.error)
         fields["error_type"] = type(outcome.error).__name__
     elif outcome.failed_tags:
         fields["failed_tags"] = list(outcome.failed_tags)
@@ -261,7 +261,7 @@ def _classify(error: BaseException) -> tuple[str, str]:
     if getattr(error, "retryable", False):
         return TRANSIENT, f"SWR unavailable: {error}"
     get_logger().error(
-        "sync failed unexpectedly", error_type=type(error).__name__, error=scrub(str(error))[:300]
+        "sync failed unexpectedly", error_type=type(error).__name__, error=clip(str(error), 300)
     )
     return TRANSIENT, f"internal error: {type(error).__name__}"
 

@@ -19,13 +19,12 @@ from shared.redact import redact, scrub
 
 from . import admin, iam, swr_api
 from .auth import authenticate
-from .state import Clock, EmulatorState, fmt_time
+from .state import DEFAULT_REGIONS, Clock, EmulatorState, fmt_time
 from .webhooks import DEFAULT_TIMEOUT
 from .wire import INTERNAL, Problem, Request, Response, default_error_body
 
 log = logging.getLogger("localdev.emulator")
 
-DEFAULT_REGIONS = ("cn-north-4", "ap-southeast-1", "ap-southeast-3")
 MAX_BODY = 16 * 1024 * 1024
 LOGGED_BODY_MAX = 64 * 1024
 _REGION_PREFIX = re.compile(r"/regions/([^/?#]+)(/.*)?")

@@ -27,6 +27,7 @@ from .faults import Fault
 
 Clock = Callable[[], datetime]
 
+DEFAULT_REGIONS = ("cn-north-4", "ap-southeast-1", "ap-southeast-3")
 JOB_STATUSES = ("waiting", "running", "success", "failed", "timeout", "cancel", "existed")
 FINAL_STATUSES = ("success", "failed", "timeout", "cancel", "existed")
 TOKEN_LIFETIME = timedelta(hours=24)
@@ -180,7 +181,7 @@ class EmulatorState:
 
     def __init__(
         self,
-        regions: tuple[str, ...] | list[str] = ("cn-north-4", "ap-southeast-1", "ap-southeast-3"),
+        regions: tuple[str, ...] | list[str] = DEFAULT_REGIONS,
         default_region: str | None = None,
         clock: Clock | None = None,
         waiting_seconds: float = 1.0,

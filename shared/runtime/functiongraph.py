@@ -14,6 +14,7 @@ import json
 import uuid
 from typing import Any
 
+from shared import jsontext
 from shared.runtime.model import Invocation, Request, Response, Trigger
 
 
@@ -160,4 +161,4 @@ def _text(body: Any) -> str:
         return bytes(body).decode("utf-8", "replace")
     if isinstance(body, str):
         return body
-    return json.dumps(body, default=str, ensure_ascii=False, separators=(",", ":"))
+    return jsontext.dumps(body, default=str)

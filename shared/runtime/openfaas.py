@@ -8,7 +8,6 @@ the answer is ``{"statusCode", "body", "headers"}`` with a ``str`` body (the tem
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import time
@@ -16,6 +15,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from shared import jsontext
 from shared.runtime.model import Invocation, Request, Response, Trigger
 
 SECRETS_DIR = "/var/openfaas/secrets"
@@ -121,5 +121,5 @@ def from_response(response: Response) -> dict[str, Any]:
     elif isinstance(body, str):
         text = body
     else:  # the template would render a list/dict body with str(): always send JSON text instead
-        text = json.dumps(body, default=str, ensure_ascii=False, separators=(",", ":"))
+        text = jsontext.dumps(body, default=str)
     return {"statusCode": response.status, "body": text, "headers": dict(response.headers)}

@@ -555,3 +555,16 @@ def test_apig_body_with_a_lone_surrogate_becomes_bytes_that_are_not_utf8() -> No
     request = functiongraph.apig_request({"httpMethod": "POST", "path": "/", "body": '{"a":"\ud800"}'})
     with pytest.raises(UnicodeDecodeError):
         request.body.decode("utf-8")
+
+
+def test_adapters_render_a_non_text_body_that_stays_encodable() -> None:
+    """Both adapters render a dict body as JSON text; a lone surrogate in it is escaped, not a failed write."""
+    data = {"digest": "sha256:\ud800abc", "name": "café"}
+    fg = functiongraph.from_response(Response(200, data), "http")  # type: ignore[arg-type]
+    of = openfaas.from_response(Response(200, data))  # type: ignore[arg-type]
+    for text in (fg["body"], of["body"]):
+        text.encode("utf-8")
+        assert json.loads(text) == data and "\\ud800" in text
+    plain = {"name": "café"}
+    assert "café" in openfaas.from_response(Response(200, plain))["body"]  # type: ignore[arg-type]
+    assert "café" in functiongraph.from_response(Response(200, plain), "http")["body"]  # type: ignore[arg-type]
