@@ -16,7 +16,7 @@ from functions.job_monitor.classify import STUCK, Key, KeyState, SystemicGroup
 from shared import jsontext
 from shared.errors import SwrSyncError
 from shared.http import Deadline, HttpRequest, RetryPolicy, Transport, UrllibTransport, call_with_retries
-from shared.redact import scrub
+from shared.redact import clip
 
 if TYPE_CHECKING:
     from shared.auth import Auth
@@ -249,7 +249,7 @@ def _platform_error(fmt: str, body: bytes) -> str:
     for code_key, msg_key in (("errcode", "errmsg"), ("code", "msg"), ("StatusCode", "StatusMessage")):
         code = data.get(code_key)
         if code not in (None, 0, "0"):
-            return scrub(f"{code_key} {code}: {data.get(msg_key, '')}")[:200]
+            return clip(f"{code_key} {code}: {data.get(msg_key, '')}", 200)
     return ""
 
 
@@ -286,7 +286,7 @@ class WebhookSink:
             try:
                 resp = self._transport.send(request, timeout=min(self.timeout, remaining))
             except SwrSyncError as err:
-                delivery.error = scrub(str(err))[:200]
+                delivery.error = clip(str(err), 200)
                 continue
             delivery.status = resp.status
             if 200 <= resp.status < 300:
@@ -360,7 +360,7 @@ class SmnSink:
             resp = call_with_retries(self._transport, build, self._policy, deadline, self._auth.refresh)
         except SwrSyncError as err:
             delivery.status = getattr(err, "status", None)
-            delivery.error = scrub(str(err))[:200]
+            delivery.error = clip(str(err), 200)
             return delivery
         delivery.ok, delivery.status = True, resp.status
         return delivery
@@ -378,7 +378,7 @@ def deliver(
                 deliveries.append(sink.send(alert, context, deadline))
             except Exception as err:  # a sink bug must not lose the other sinks or the report
                 deliveries.append(
-                    Delivery(sink.name, False, error=f"{type(err).__name__}: {scrub(str(err))[:150]}")
+                    Delivery(sink.name, False, error=f"{type(err).__name__}: {clip(str(err), 150)}")
                 )
         failed = [d for d in deliveries if not d.ok]
         summary = {**alert.summary(), "deliveries": [d.to_dict() for d in deliveries]}
