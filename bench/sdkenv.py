@@ -1,7 +1,8 @@
 """The official SDK in its own virtual environment, ``bench/.sdk-venv`` (never a project dependency).
 
 Created with the same base interpreter as the project's venv (so both sides run the same CPython), then
-``pip install huaweicloudsdkswr``. Reused when present and importable.
+filled with the SDK's closure from requirements.lock (``pip --require-hashes --no-deps``: the SDK measured is
+the version the lock pins, nothing is resolved). Reused when present, importable and at the locked versions.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.common import BENCH, Interp, site_packages
+from localdev import lockfile
 
 SDK_VENV = BENCH / ".sdk-venv"
 SDK_PACKAGE = "huaweicloudsdkswr"
@@ -53,7 +55,7 @@ def existing(venv: Path = SDK_VENV) -> SdkEnv | None:
     if not python.exists():
         return None
     versions = _versions(python)
-    if versions is None:
+    if versions is None or any(versions.get(e.name) not in (None, e.version) for e in lockfile.sdk()):
         return None
     return SdkEnv(venv, str(python), site_packages(str(python)), versions, 0.0)
 
@@ -67,10 +69,10 @@ def ensure(venv: Path = SDK_VENV, log: bool = True) -> SdkEnv:
         print(f"[bench] creating {venv} and installing {SDK_PACKAGE} (one time)...", flush=True)
     # sys.executable is the project's venv python: venv resolves it to the same base interpreter.
     subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
-    subprocess.run(
-        [str(_python(venv)), "-m", "pip", "install", "-q", "--disable-pip-version-check", SDK_PACKAGE],
-        check=True,
-    )
+    requirements = venv / "requirements.txt"
+    requirements.write_text("".join(e.requirement_text() for e in lockfile.sdk()), encoding="utf-8")
+    pip = [str(_python(venv)), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+    subprocess.run([*pip, "--require-hashes", "--no-deps", "-r", str(requirements)], check=True)
     versions = _versions(_python(venv))
     if versions is None:
         raise RuntimeError(f"{SDK_PACKAGE} installed but cannot be imported from {venv}")

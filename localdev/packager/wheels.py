@@ -16,17 +16,16 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-LOCK_FILE = Path(__file__).with_name("requirements.lock")
+from localdev import lockfile
+
 ARCHES = {"x86_64": "x86_64", "arm64": "aarch64"}  # our name -> manylinux machine name
-_NAME_NORMALISE = re.compile(r"[-_.]+")
 
 
 class PackagingError(Exception):
     """A build problem with a message meant for the person running ``swr-sync package``."""
 
 
-def normalise(name: str) -> str:
-    return _NAME_NORMALISE.sub("-", name).lower()
+normalise = lockfile.normalise
 
 
 @dataclass(frozen=True)
@@ -70,24 +69,27 @@ class Target:
 
 @dataclass(frozen=True)
 class Pin:
+    """A runtime package as requirements.lock pins it, with the sha256 of every file the lock accepts."""
+
     name: str
     version: str
+    hashes: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         return f"{self.name}=={self.version}"
 
+    def requirement_text(self) -> str:
+        return f"{self}" + "".join(f" \\\n    --hash={h}" for h in self.hashes) + "\n"
 
-def read_lock(path: Path = LOCK_FILE) -> list[Pin]:
-    pins: list[Pin] = []
-    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        line = raw.split("#", 1)[0].strip()
-        if not line:
-            continue
-        match = re.fullmatch(r"([A-Za-z0-9][A-Za-z0-9._-]*)==([A-Za-z0-9.+!_-]+)", line)
-        if not match:
-            raise PackagingError(f"{path}:{number}: expected 'name==version', got {line!r}")
-        pins.append(Pin(normalise(match.group(1)), match.group(2)))
-    return sorted(pins, key=lambda p: p.name)
+
+def runtime_pins(target: Target, lock: Path | None = None) -> list[Pin]:
+    """The runtime closure of pyproject's dependencies for ``target``, versions and hashes from the one lock."""
+    try:
+        entries = lockfile.read(lock) if lock else lockfile.read()
+        chosen = lockfile.runtime(target.python, target.machine, entries)
+    except lockfile.LockError as exc:
+        raise PackagingError(str(exc)) from exc
+    return [Pin(e.name, e.version, e.hashes) for e in chosen]
 
 
 # -- wheel file names ---------------------------------------------------------------------------------------
@@ -148,6 +150,10 @@ def find_cached(pins: list[Pin], directory: Path, target: Target) -> dict[Pin, P
             continue
         for pin in pins:
             if pin not in found and wheel.name == pin.name and wheel.version == pin.version:
+                if pin.hashes and f"sha256:{sha256_file(path)}" not in pin.hashes:
+                    raise PackagingError(
+                        f"{path} does not match any hash of {pin} in requirements.lock: delete it and rebuild"
+                    )
                 found[pin] = path
     return found
 

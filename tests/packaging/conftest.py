@@ -1,6 +1,6 @@
 """Fixtures of the packaging suite: builds (once per session), isolated runs of the built artifacts.
 
-Builds need the wheels of localdev/packager/requirements.lock. They are cached under build/wheels/<target>/ and
+Builds need the runtime wheels pinned by requirements.lock. They are cached under build/wheels/<target>/ and
 downloaded with pip only when missing, so only the first run needs network access; without it the tests fail
 with a message saying so (deselect the suite with ``-m "not packaging"``).
 """
@@ -28,7 +28,7 @@ from tests.packaging import yamlsubset
 HERE = Path(__file__).resolve().parent
 EVENTS = PROJECT_ROOT / "events"
 NETWORK_HINT = (
-    "the packaging tests need the pinned wheels (localdev/packager/requirements.lock) in build/wheels/; they are "
+    "the packaging tests need the runtime wheels pinned by requirements.lock in build/wheels/; they are "
     "downloaded with pip on the first run, which needs access to the package index. Run once with network "
     'access, or deselect these tests with -m "not packaging".'
 )

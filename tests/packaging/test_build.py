@@ -14,12 +14,11 @@ from localdev.packager import archive, main
 from localdev.packager.build import (
     FUNCTIONS,
     MANIFEST_NAME,
-    PROJECT_ROOT,
     SDK_BASELINE_ZIPPED,
     deps_zip_name,
     existing_functions,
 )
-from localdev.packager.wheels import PackagingError, Target, WheelName, read_lock, trim_metadata
+from localdev.packager.wheels import PackagingError, Target, WheelName, runtime_pins, trim_metadata
 from tests.packaging.conftest import Build, host_target, run_package, skip_if_absent
 
 pytestmark = pytest.mark.packaging
@@ -97,7 +96,7 @@ def test_code_zip_layout(default_build: Build, function: str) -> None:
             assert info.external_attr >> 16 in (0o100644, 0o040755)
     assert f"from functions.{package}.index import handler" in shim
     assert manifest["function"] == function and manifest["python"] == "3.12" and manifest["arch"] == "x86_64"
-    assert manifest["requirements"] == [str(p) for p in read_lock()]
+    assert manifest["requirements"] == [str(p) for p in runtime_pins(Target("3.12", "x86_64"))]
 
 
 @pytest.mark.parametrize("function", list(FUNCTIONS))
@@ -107,7 +106,7 @@ def test_dist_info_is_lean(default_build: Build, function: str) -> None:
     dist_info = [e for e in entries if ".dist-info/" in e and not e.endswith("/")]
     assert not [e for e in dist_info if e.endswith(("/RECORD", "/WHEEL", "/INSTALLER"))]
     metadata = [e for e in dist_info if e.endswith("/METADATA")]
-    assert len(metadata) == len(read_lock())
+    assert len(metadata) == len(runtime_pins(Target("3.12", "x86_64")))
     assert any("/licenses/" in e for e in dist_info), "licence texts travel with the code"
     assert not [e for e in entries if e.startswith(("pydantic/v1/", "pydantic/mypy.py"))]
     with zipfile.ZipFile(default_build.zip(function)) as zf:
@@ -127,9 +126,12 @@ def test_openfaas_handler_folder(default_build: Build, function: str) -> None:
         "the image installs requirements"
     )
     requirements = (folder / "requirements.txt").read_text().split("\n")
-    pins = [line for line in requirements if line and not line.startswith("#")]
-    assert pins == [str(p) for p in read_lock()]
+    pins = [line.rstrip(" \\") for line in requirements if line and not line.startswith(("#", " "))]
+    assert pins == [str(p) for p in runtime_pins(Target("3.12", "x86_64"))]
     assert any(p.startswith("pydantic==") for p in pins) and any(p.startswith("structlog==") for p in pins)
+    assert "".join(p.requirement_text() for p in runtime_pins(Target("3.12", "x86_64"))) in "\n".join(
+        requirements
+    ), "every pin carries the lock's hashes, so the image's pip runs in hash-checking mode"
     handler = (folder / "handler.py").read_text()
     assert f"from functions.{FUNCTIONS[function]}.index import handle" in handler
 
@@ -216,18 +218,16 @@ def test_rebuild_is_byte_identical(tmp_path: Path) -> None:
 # -- the lock and the wheels ---------------------------------------------------------------------------------
 
 
-def test_lock_matches_the_development_environment() -> None:
-    """The shipped dependency versions are the ones the test suite runs with."""
-    for pin in read_lock():
-        assert importlib.metadata.version(pin.name) == pin.version, f"{pin}: the venv has another version"
-
-
-def test_lock_covers_the_declared_runtime_dependencies() -> None:
-    text = (PROJECT_ROOT / "pyproject.toml").read_text()
-    declared = text.split("dependencies = [", 1)[1].split("]", 1)[0]
-    locked = {p.name for p in read_lock()}
-    for name in ("pydantic", "structlog"):
-        assert name in declared and name in locked
+def test_packaged_runtime_is_the_locked_closure_of_the_declared_dependencies() -> None:
+    """What the zips ship is derived from requirements.lock: the dependencies pyproject declares and theirs."""
+    for target in (Target("3.10", "x86_64"), Target("3.12", "x86_64"), Target("3.12", "arm64")):
+        pins = {p.name: p for p in runtime_pins(target)}
+        assert {"pydantic", "pydantic-core", "structlog", "typing-extensions"} <= set(pins)
+        assert not {"pytest", "ruff", "huaweicloudsdkcore", "redis"} & set(pins), "nothing of dev ships"
+        for pin in pins.values():
+            assert pin.hashes and all(h.startswith("sha256:") for h in pin.hashes)
+            # the shipped version is the one the whole test suite runs with
+            assert importlib.metadata.version(pin.name) == pin.version, f"{pin}: the venv has another version"
 
 
 @pytest.mark.parametrize(
@@ -274,7 +274,12 @@ def test_offline_without_cache_fails_clearly(tmp_path: Path) -> None:
     from localdev.packager.wheels import ensure_wheels
 
     with pytest.raises(PackagingError, match="--offline"):
-        ensure_wheels(Target("3.12", "x86_64"), tmp_path / "empty-cache", read_lock(), offline=True)
+        ensure_wheels(
+            Target("3.12", "x86_64"),
+            tmp_path / "empty-cache",
+            runtime_pins(Target("3.12", "x86_64")),
+            offline=True,
+        )
 
 
 def test_missing_network_fails_with_a_clear_message(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -287,4 +292,9 @@ def test_missing_network_fails_with_a_clear_message(tmp_path: Path, monkeypatch:
     monkeypatch.delenv("PIP_EXTRA_INDEX_URL", raising=False)
     monkeypatch.delenv("PIP_FIND_LINKS", raising=False)
     with pytest.raises(PackagingError, match="network access to the package index"):
-        ensure_wheels(Target("3.12", "x86_64"), tmp_path / "cache", read_lock()[:1], log=False)
+        ensure_wheels(
+            Target("3.12", "x86_64"),
+            tmp_path / "cache",
+            runtime_pins(Target("3.12", "x86_64"))[:1],
+            log=False,
+        )

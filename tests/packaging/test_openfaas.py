@@ -20,7 +20,7 @@ import pytest
 
 from localdev import openfaas_harness
 from localdev.emulator import Emulator
-from localdev.packager.wheels import ensure_wheels, read_lock, unpack_wheel
+from localdev.packager.wheels import ensure_wheels, runtime_pins, unpack_wheel
 from tests.conftest import EMULATOR_AK, EMULATOR_SK
 from tests.packaging.conftest import (
     Build,
@@ -51,7 +51,9 @@ def requirements_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from localdev.packager.build import PROJECT_ROOT
 
     site = tmp_path_factory.mktemp("requirements-site")
-    for wheel in ensure_wheels(host_target(), PROJECT_ROOT / "build" / "wheels", read_lock(), log=False):
+    for wheel in ensure_wheels(
+        host_target(), PROJECT_ROOT / "build" / "wheels", runtime_pins(host_target()), log=False
+    ):
         unpack_wheel(wheel, site)
     return site
 
