@@ -232,6 +232,31 @@ class SwrClient:
         path = repo_path(namespace, repository, "tags")
         return self._list(Tag, self._call("GET", path), "GET", path)
 
+    def list_tags_page(self, namespace: str, repository: str, limit: int = 100, offset: int = 0) -> Page:
+        """One page of a repository's tags, newest push first."""
+        path = repo_path(namespace, repository, "tags")
+        query = {
+            "order_column": "updated_at",
+            "order_type": "desc",
+            "limit": str(limit),
+            "offset": str(offset),
+        }
+        resp = self._call("GET", path, query)
+        tags = self._list(Tag, resp, "GET", path)
+        return Page(tags, _content_range(resp, offset, len(tags)), offset, limit, len(tags))
+
+    def iter_tags(
+        self, namespace: str, repository: str, page_size: int = 100, max_pages: int = 1_000
+    ) -> Iterator[Tag]:
+        """Every tag, one request per page; a page that brings nothing new ends the listing."""
+        offset = 0
+        for _ in range(max_pages):
+            page = self.list_tags_page(namespace, repository, page_size, offset)
+            yield from page.items
+            if not page.has_more or not page.fetched:
+                return
+            offset += page_size
+
     def list_regions(self) -> list[Region]:
         path = "/v2/manage/regions"
         return self._list(Region, self._call("GET", path), "GET", path)

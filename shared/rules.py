@@ -30,14 +30,16 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from shared.endpoints import valid_region
 from shared.errors import ConfigError
 from shared.names import InvalidName, validate_namespace
+from shared.selection import TagInfo, VersionSelection, from_rule_tags
 
 MAX_REGEX_LEN = 512
 MAX_RULES = 1000
@@ -45,7 +47,7 @@ MAX_TARGETS = 100
 REGEX_PREFIX = "re:"
 
 _RULE_KEYS = {"name", "namespace", "repository", "tags", "targets"}
-_TAG_KEYS = {"include", "exclude"}
+_TAG_KEYS = {"include", "exclude", "semver", "prerelease", "latest"}
 _TARGET_KEYS = {"region", "namespace", "override"}
 _GLOB_NAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789._-")
 
@@ -99,19 +101,36 @@ class Pattern:
 class TagFilter:
     include: tuple[re.Pattern[str], ...] = ()
     exclude: tuple[re.Pattern[str], ...] = ()
+    versions: VersionSelection = field(
+        default_factory=VersionSelection
+    )  # semver range, pre-releases, latest N
 
     def check(self, tag: str) -> str | None:
-        """None if ``tag`` passes, else the reason it does not."""
+        """None if ``tag`` passes, else the reason it does not (``latest`` needs the listing: see
+        :meth:`select`)."""
         if self.include and not any(p.fullmatch(tag) for p in self.include):
             return "tag matches no include regex"
         for p in self.exclude:
             if p.fullmatch(tag):
                 return f"tag matches exclude regex {p.pattern!r}"
-        return None
+        return self.versions.check(tag)
+
+    def select(self, tags: Iterable[TagInfo]) -> tuple[list[TagInfo], dict[str, str]]:
+        """The repository's tags this filter keeps (newest first), and why each other one is dropped."""
+        dropped: dict[str, str] = {}
+        passing: list[TagInfo] = []
+        for info in tags:
+            reason = self.check(info.tag)
+            if reason is None:
+                passing.append(info)
+            else:
+                dropped[info.tag] = reason
+        kept, by_version = self.versions.select(passing)
+        return kept, {**dropped, **by_version}
 
     @property
     def empty(self) -> bool:
-        return not self.include and not self.exclude
+        return not self.include and not self.exclude and self.versions.empty
 
 
 @dataclass(frozen=True)
@@ -205,12 +224,22 @@ class RuleSet:
 
     # -- evaluation -----------------------------------------------------------------------------------------
 
-    def evaluate(self, namespace: str, repository: str, tag: str | None) -> Evaluation:
-        """Every rule against one image; ``tag=None`` ignores tag filters."""
+    @property
+    def needs_listing(self) -> bool:
+        """True when some rule selects ``latest`` tags: deciding on a push then needs the repository's tags."""
+        return any(rule.tags.versions.needs_listing for rule in self.rules)
+
+    def evaluate(
+        self, namespace: str, repository: str, tag: str | None, listing: Listing | None = None
+    ) -> Evaluation:
+        """Every rule against one image; ``tag=None`` ignores tag filters. ``listing()`` gives the repository's
+        tags for rules that keep only the ``latest`` N (called only for such a rule; the caller caches it)."""
         merged: dict[tuple[str, str], tuple[bool, list[str]]] = {}
         rejections: list[tuple[str, str]] = []
         for rule in self.rules:
             reason = rule.why_not(namespace, repository, tag)
+            if reason is None and tag is not None and rule.tags.versions.needs_listing:
+                reason = _latest_reason(rule, tag, listing)
             if reason is not None:
                 rejections.append((rule.label, reason))
                 continue
@@ -232,6 +261,23 @@ class RuleSet:
     def desired_targets(self, namespace: str, repository: str) -> set[Target]:
         """Targets for a repository regardless of tag filters (drift export / auto-sync policies)."""
         return {m.target for m in self.evaluate(namespace, repository, None).matches}
+
+
+Listing = Callable[[], "Sequence[TagInfo]"]
+
+
+def _latest_reason(rule: Rule, tag: str, listing: Listing | None) -> str | None:
+    """Why ``tag`` is outside the rule's ``latest`` N, or None. The pushed tag counts even if the listing
+    does not show it yet (a webhook can arrive before the listing is updated)."""
+    if listing is None:
+        return f"rule keeps the latest {rule.tags.versions.latest} tags, and no tag listing is available"
+    tags = list(listing())
+    if not any(info.tag == tag for info in tags):
+        tags.append(TagInfo(tag, datetime.now(timezone.utc)))
+    kept, dropped = rule.tags.select(tags)
+    if any(info.tag == tag for info in kept):
+        return None
+    return dropped.get(tag, f"tag {tag!r} is outside latest {rule.tags.versions.latest}")
 
 
 def load_rules(
@@ -319,7 +365,7 @@ def _parse_tags(value: Any, errors: list[str]) -> TagFilter | None:
     if value is None:
         return TagFilter()
     if not isinstance(value, dict):
-        errors.append('.tags: must be an object {"include": [...], "exclude": [...]}')
+        errors.append('.tags: must be an object {"include": [...], "exclude": [...], "semver"?, "latest"?}')
         return None
     unknown = sorted(set(value) - _TAG_KEYS)
     if unknown:
@@ -344,9 +390,10 @@ def _parse_tags(value: Any, errors: list[str]) -> TagFilter | None:
                 errors.append(f".tags.{key}[{i}]: {err}")
                 ok = False
         lists[key] = tuple(compiled)
-    if not ok:
+    versions = from_rule_tags(value, errors)
+    if not ok or versions is None:
         return None
-    return TagFilter(lists.get("include", ()), lists.get("exclude", ()))
+    return TagFilter(lists.get("include", ()), lists.get("exclude", ()), versions)
 
 
 def _parse_targets(value: Any, errors: list[str]) -> tuple[Target, ...]:

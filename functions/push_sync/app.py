@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from functions.push_sync.decide import Decision, decide, sync_items
+from functions.push_sync.decide import Decision, RepoListing, decide, sync_items
 from functions.push_sync.detect import parse_payload
 from functions.push_sync.idempotency import (
     Claim,
@@ -38,6 +38,7 @@ from shared.errors import ApiError, AuthError, ConfigError, NotFound
 from shared.logs import get_logger
 from shared.redact import clip
 from shared.runtime.model import Invocation, Response
+from shared.selection import TagInfo
 
 RAW_LOG_LIMIT = 8192
 DEFAULT_LOCK_MS = 300_000
@@ -121,7 +122,8 @@ def handle(settings: PushSyncSettings, invocation: Invocation) -> Response:
         return Response.error(400, str(err), cid)
 
     started = time.monotonic()
-    work = [TagWork(d) for d in decide(parsed.events, settings.rules, settings.swr_region)]
+    listing = _tag_listing(settings, invocation) if settings.rules.needs_listing else None
+    work = [TagWork(d) for d in decide(parsed.events, settings.rules, settings.swr_region, listing)]
     calls = _process(settings, invocation, work, dry_run)
     return _answer(settings, cid, parsed, work, dry_run, calls, started)
 
@@ -201,6 +203,20 @@ def _duplicate(w: TagWork, stored: dict[str, Any]) -> None:
     targets = stored.get("targets")
     w.target_results = targets if isinstance(targets, list) else [m.to_dict() for m in w.decision.matches]
     w.extra["first_correlation_id"] = first
+
+
+def _tag_listing(settings: PushSyncSettings, invocation: Invocation) -> RepoListing:
+    """A repository's tags from SWR, for rules that keep only the ``latest`` N (one call per repository)."""
+
+    def listing(namespace: str, repository: str) -> list[TagInfo]:
+        from shared.connect import connect
+
+        client = connect(settings, invocation.remaining_ms(), invocation.context)
+        return [
+            TagInfo(t.tag, t.updated or t.created, t.digest) for t in client.iter_tags(namespace, repository)
+        ]
+
+    return listing
 
 
 def _sync(settings: PushSyncSettings, invocation: Invocation, to_sync: list[TagWork]) -> int:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from functions.push_sync.model import PushEvent
 from shared.batching import SyncItem
 from shared.rules import Match, RuleSet, Target
+from shared.selection import TagInfo
 
 
 @dataclass(frozen=True)
@@ -40,12 +41,38 @@ def unique_events(events: Iterable[PushEvent]) -> list[PushEvent]:
     return list(by_key.values())
 
 
-def decide(events: Iterable[PushEvent], rules: RuleSet, source_region: str | None = None) -> list[Decision]:
+RepoListing = Callable[[str, str], Sequence[TagInfo]]
+
+
+def decide(
+    events: Iterable[PushEvent],
+    rules: RuleSet,
+    source_region: str | None = None,
+    listing: RepoListing | None = None,
+) -> list[Decision]:
     """A decision per unique pushed tag. Targets equal to the source itself (same region and namespace as the
-    push, when ``source_region`` is known) are dropped: syncing an image onto itself is a loop."""
+    push, when ``source_region`` is known) are dropped: syncing an image onto itself is a loop.
+    ``listing(namespace, repository)`` gives a repository's tags for rules keeping the ``latest`` N; it is
+    called at most once per repository."""
     decisions: list[Decision] = []
+    listed: dict[tuple[str, str], Sequence[TagInfo]] = {}
+
+    def repo_listing(namespace: str, repository: str) -> Callable[[], Sequence[TagInfo]] | None:
+        if listing is None:
+            return None
+
+        def get() -> Sequence[TagInfo]:
+            key = (namespace, repository)
+            if key not in listed:
+                listed[key] = listing(namespace, repository)
+            return listed[key]
+
+        return get
+
     for event in unique_events(events):
-        evaluation = rules.evaluate(event.namespace, event.repository, event.tag)
+        evaluation = rules.evaluate(
+            event.namespace, event.repository, event.tag, repo_listing(event.namespace, event.repository)
+        )
         matches = evaluation.matches
         loop = tuple(
             m for m in matches if source_region and m.target.destination == (source_region, event.namespace)

@@ -413,3 +413,24 @@ def test_decision_log_one_line_per_tag(call: Caller, log_lines: Callable[[], lis
     assert rejected["rule"] == "repository:characters"
     assert any(line["message"] == "webhook payload" and line["level"] == "debug" for line in lines)
     assert all(line["message"] != "unhandled error" for line in lines)
+
+
+# -- version selection ----------------------------------------------------------------------------------------
+
+
+def test_a_push_outside_latest_n_is_skipped_with_its_reason(
+    seeded: Any, caller_for: Callable[..., Caller]
+) -> None:
+    """latest: N needs the repository's tags: push-sync lists them from SWR once, and skips an old version."""
+    rules = [{"tags": {"latest": 1}, "targets": [{"region": "ap-southeast-1", "namespace": "demo"}]}]
+    call = caller_for(SWR_ENDPOINT=seeded.url, SYNC_RULES=rules)
+    response = call(
+        {"namespace": "demo", "repository": "team/app", "tags": ["v1.2.3", "v2"], "digest": DIGEST}
+    )
+    assert response.status == 200, response.body
+    results = {r["tag"]: r for r in body_of(response)["results"]}
+    assert results["v1.2.3"]["status"] == "skipped" and "outside latest 1" in results["v1.2.3"]["reason"]
+    assert results["v2"]["status"] != "skipped"
+    listings = [r for r in seeded.state.requests() if r["path"].split("?")[0].endswith("/team%24app/tags")]
+    assert len(listings) == 1
+    assert [c["body"]["imageTag"] for c in sync_calls(seeded)] == [["v2"]]
