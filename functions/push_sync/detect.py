@@ -3,8 +3,9 @@
 Detection order: CloudEvent (``specversion``) or EventGrid batch (``events`` of CloudEvents) → Distribution
 envelope (``events`` with ``action``) → Harbor Default / SWR EE (``type`` + ``event_data``) → Docker Hub
 (``push_data`` + ``repository``) → Quay (``updated_tags``) → generic (``namespace``, ``repository``, ``tags``).
-The Content-Type is not trusted for detection (registries differ); CloudEvents binary mode (``ce-*`` headers,
-the body being the event's data) is recognised from its headers.
+The Content-Type is not trusted for detection (registries differ), except as the CloudEvents HTTP binding
+defines it (:mod:`functions.push_sync.cehttp`): ``application/cloudevents-batch+json`` (a JSON array of events),
+``application/cloudevents+json`` (one event) and binary mode (``ce-specversion`` header; the body is the data).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from functions.push_sync import cehttp
 from functions.push_sync.model import ParseResult, PayloadError
 from functions.push_sync.parsers import cloudevents, distribution, dockerhub, generic, harbor, quay
 from functions.push_sync.parsers.common import json_kind, loads
@@ -31,18 +33,31 @@ def decode(body: bytes) -> Any:
 
 
 def parse_payload(body: bytes, headers: Mapping[str, str] | None = None) -> ParseResult:
-    """Parse a webhook body; raises :class:`PayloadError` (→ 400) naming what is wrong."""
-    data = decode(body)
+    """Parse a webhook body; raises :class:`PayloadError` (→ 400) naming what is wrong.
+
+    ``headers`` (lower-cased names) select the CloudEvents content mode: batched, structured, binary, or none
+    (then the body's shape decides)."""
     headers = headers or {}
-    if headers.get("ce-specversion") and isinstance(data, dict) and "specversion" not in data:
-        data = {
-            "specversion": headers.get("ce-specversion", ""),
-            "type": headers.get("ce-type", ""),
-            "source": headers.get("ce-source", ""),
-            "id": headers.get("ce-id", ""),
-            "data": data,
-        }
-    result = route(data, 0)
+    mode = cehttp.content_mode(headers)
+    if mode == "binary":
+        result = cloudevents.parse(cehttp.binary_event(headers, body), route, 0)
+    elif mode == "batched":
+        data = decode(body)
+        if not isinstance(data, list):
+            raise PayloadError(
+                f"{cehttp.BATCH}+json body must be a JSON array of CloudEvents, got {json_kind(data)}"
+            )
+        result = cloudevents.parse_batch(data, route, 0, "cloudevents-batch")
+    elif mode == "structured":
+        data = decode(body)
+        if not (isinstance(data, dict) and cloudevents.looks_like(data)):
+            raise PayloadError(
+                f"{cehttp.STRUCTURED}+json body must be one CloudEvent object (with 'specversion'), "
+                f"got {json_kind(data)}"
+            )
+        result = cloudevents.parse(data, route, 0)
+    else:
+        result = route(decode(body), 0)
     pushes = len(result.events) + len(result.rejected)
     if pushes > MAX_PUSHES:
         raise PayloadError(f"too many pushed tags in one delivery ({pushes} > {MAX_PUSHES})")
@@ -50,6 +65,8 @@ def parse_payload(body: bytes, headers: Mapping[str, str] | None = None) -> Pars
 
 
 def route(data: Any, depth: int = 0) -> ParseResult:
+    if isinstance(data, list) and data and all(cloudevents.is_event(e) for e in data):
+        return cloudevents.parse_batch(data, route, depth, "cloudevents-batch")
     if not isinstance(data, dict):
         raise PayloadError(f"unrecognised payload: expected a JSON object, got {json_kind(data)}")
     if cloudevents.looks_like(data):

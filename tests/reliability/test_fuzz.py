@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from functions.push_sync.detect import decode, parse_payload, route
 from functions.push_sync.model import ParseResult, PayloadError
 from functions.push_sync.parsers import cloudevents, common, distribution, dockerhub, generic, harbor, quay
+from functions.push_sync.parsers.common import UnreadablePush
 from localdev.context import FunctionGraphContext, OpenFaaSEvent
 from localdev.emulator import Emulator
 from shared import names
@@ -148,7 +149,11 @@ def test_parsers_never_raise(data: dict[str, Any]) -> None:
 def test_harbor_event_data_never_raises(payload: Any, source: str) -> None:
     figures.add("fuzz examples run")
     result = ParseResult(source)
-    harbor.parse_event_data(payload, result, source)
+    try:
+        harbor.parse_event_data(payload, result, source)
+    except UnreadablePush as err:  # a push it cannot read is refused (400), never dropped
+        check_error(err)
+        return
     check_result(result)
 
 
@@ -167,8 +172,13 @@ def test_resource_url_split_never_raises(url: str) -> None:
 def test_add_push_validates_everything(tag: Any, digest: Any, full_name: Any, ns: Any, repo: Any) -> None:
     figures.add("fuzz examples run")
     result = ParseResult("generic")
-    common.add_push(result, "generic", tag, digest, full_name=full_name)
-    common.add_push(result, "generic", tag, digest, namespace=ns, repository=repo)
+    try:
+        common.add_push(result, "generic", tag, digest, full_name=full_name)
+        common.add_push(result, "generic", tag, digest, namespace=ns, repository=repo)
+    except UnreadablePush as err:  # neither tag nor digest: refused (400), never dropped
+        assert not common.text(tag) and not common.text(digest)
+        check_error(err)
+        return
     check_result(result)
 
 

@@ -3,7 +3,8 @@
 Media types: ``application/vnd.docker.distribution.events.v1+json`` (registry 2.x),
 ``application/vnd.docker.distribution.events.v2+json`` (3.x) or plain ``application/json``. Only ``push`` events of
 a manifest or index are pushes of a tag; layer (blob) pushes, pulls, mounts and deletes are ignored, each with a
-reason. An envelope may mix unrelated events.
+reason; any other action, or a push with neither mediaType nor tag, is a 400. An envelope may mix unrelated
+events.
 """
 
 from __future__ import annotations
@@ -11,13 +12,14 @@ from __future__ import annotations
 from typing import Any
 
 from functions.push_sync.model import Ignored, ParseResult
-from functions.push_sync.parsers.common import add_push, items, obj, show, text
+from functions.push_sync.parsers.common import UnreadablePush, add_push, items, obj, show, text, unknown_kind
 
 FORMAT = "distribution"
 MEDIA_TYPES = {
     "application/vnd.docker.distribution.events.v1+json",
     "application/vnd.docker.distribution.events.v2+json",
 }
+OTHER_ACTIONS = {"pull", "mount", "delete"}  # notifications/event.go; ``push`` is the only push
 MANIFEST_TYPES = {
     "application/vnd.docker.distribution.manifest.v2+json",
     "application/vnd.docker.distribution.manifest.list.v2+json",
@@ -42,16 +44,18 @@ def parse(data: dict[str, Any]) -> ParseResult:
         media = text(target.get("mediaType"), 200).split(";", 1)[0].strip().lower()
         name = text(target.get("repository"), 300)
         where = {"id": show(text(event.get("id"), 100)), "repository": show(name)}
-        if action != "push":
+        if action in OTHER_ACTIONS:
             result.ignored.append(Ignored(f"action {show(action)} is not a push", FORMAT, where))
             continue
+        if action != "push":
+            raise unknown_kind("Distribution", "action", action, ["push"], OTHER_ACTIONS)
         if media and media not in MANIFEST_TYPES:
             result.ignored.append(
                 Ignored(f"push of a layer or blob ({show(media)}), not a manifest", FORMAT, where)
             )
             continue
         if not media and not text(target.get("tag")):
-            result.ignored.append(Ignored("push without mediaType or tag", FORMAT, where))
-            continue
+            # No media type says "layer" and no tag says "manifest": could be either, so refuse, never guess.
+            raise UnreadablePush(f"Distribution push event {where['id']} has neither mediaType nor tag")
         add_push(result, FORMAT, target.get("tag"), target.get("digest"), full_name=name)
     return result
