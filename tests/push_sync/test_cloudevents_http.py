@@ -176,7 +176,8 @@ def test_batched_mode_errors_refuse_the_whole_batch(body: Any, message: str) -> 
 
 def test_empty_batch_holds_no_push() -> None:
     result = parse([], {"content-type": "application/cloudevents-batch+json"})
-    assert result.events == [] and result.ignored == [] and result.rejected == []
+    assert result.events == [] and result.rejected == []
+    assert [i.reason for i in result.ignored] == ["empty batch: no event in it"]
 
 
 # -- EventGrid around each mode ---------------------------------------------------------------------------------

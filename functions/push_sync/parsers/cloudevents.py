@@ -185,6 +185,8 @@ def parse_batch(events: Any, inner: Inner, depth: int = 0, fmt: str = "eventgrid
     if isinstance(events, dict):
         events = events.get("events")
     result = ParseResult(fmt)
+    if isinstance(events, list) and not events:
+        result.ignored.append(Ignored("empty batch: no event in it", fmt))
     for event in items(events):  # a non-list never crashes a direct caller
         if not is_event(event):
             raise UnreadablePush(f"{fmt}: every element must be a CloudEvent object (with 'specversion')")

@@ -37,6 +37,8 @@ def looks_like(data: dict[str, Any]) -> bool:
 
 def parse(data: dict[str, Any]) -> ParseResult:
     result = ParseResult(FORMAT)
+    if data.get("events") == []:
+        result.ignored.append(Ignored("empty batch: no event in it", FORMAT))
     for raw in items(data.get("events")):  # a non-list never crashes a direct caller
         event = obj(raw)
         action = text(event.get("action"), 50)
