@@ -129,7 +129,7 @@ def test_binary_mode_harbor_default_body(call: Caller, seeded: Any) -> None:
         assert response.status == 200, response.body
         statuses.append(body_of(response)["results"][0]["status"])
     # Same push (same digest) read both ways: the second is recognised as a redelivery.
-    assert statuses == ["synced", "duplicate"]
+    assert statuses == ["triggered", "duplicate"]
     assert [c["body"]["imageTag"] for c in sync_calls(seeded)] == [["v1.2.3"]]
 
 
@@ -208,7 +208,7 @@ def test_eventgrid_envelope_around_cloudevents(data: Any, call: Caller, seeded: 
         response = call(envelope, trigger="event")
         assert response.status == 200, response.body
         statuses.append(body_of(response)["results"][0]["status"])
-    assert statuses == ["synced", "duplicate"]  # the digest survives every envelope
+    assert statuses == ["triggered", "duplicate"]  # the digest survives every envelope
     assert [c["body"]["imageTag"] for c in sync_calls(seeded)] == [["v1.2.3"]]
 
 

@@ -130,7 +130,7 @@ def test_surrogate_digest_does_not_break_the_answer_or_the_logs(call: Caller, se
         text.encode("utf-8")
         body = body_of(response)
         (result,) = body["results"]
-        assert (result["tag"], result["status"]) == ("v2", "synced")
+        assert (result["tag"], result["status"]) == ("v2", "triggered")
         assert "digest" not in result
         (note,) = body["ignored"]
         assert note["digest"] == "sha256:\\ud800abc" and note["tag"] == "v2"
@@ -249,7 +249,7 @@ def test_handler_syncs_every_harbor_data_form(call: Caller, seeded: Any) -> None
         assert result["tag"] == "v1.2.3" and result["digest"] == harbor_ce_data()["resources"][0]["digest"]
         statuses.append(result["status"])
     # The same push each time (same digest): read alike, so the later deliveries are duplicates of the first.
-    assert statuses == ["synced", "duplicate", "duplicate", "duplicate"]
+    assert statuses == ["triggered", "duplicate", "duplicate", "duplicate"]
     assert [c["body"]["imageTag"] for c in sync_calls(seeded)] == [["v1.2.3"]]
 
 
