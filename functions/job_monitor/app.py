@@ -337,7 +337,7 @@ def handle(settings: MonitorSettings, invocation: Invocation) -> Response:
     trusted = True
     if invocation.trigger == "http":
         if req.method != "POST":
-            return Response.error(405, "use POST", invocation.correlation_id)
+            return Response.method_not_allowed("POST", "use POST", invocation.correlation_id)
         if settings.monitor_token and not bearer_matches(invocation.request, settings.monitor_token):
             log.warning("manual call refused: missing or wrong bearer token")
             return Response.error(401, "missing or wrong bearer token", invocation.correlation_id)

@@ -91,9 +91,7 @@ def handle(settings: PushSyncSettings, invocation: Invocation) -> Response:
     # (even "timer" calls, recognised by a header anyone can send), so everything is authenticated there.
     over_http = invocation.trigger == "http" or invocation.platform != "functiongraph"
     if over_http and req.method != "POST":
-        response = Response.error(405, "method not allowed: POST a webhook payload", cid)
-        response.headers["Allow"] = "POST"
-        return response
+        return Response.method_not_allowed("POST", "method not allowed: POST a webhook payload", cid)
     if len(req.body) > settings.max_body_bytes:
         log.info(
             "webhook rejected", reason="body too large", size=len(req.body), limit=settings.max_body_bytes
