@@ -10,12 +10,25 @@ defines it (:mod:`functions.push_sync.cehttp`): ``application/cloudevents-batch+
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from functions.push_sync import cehttp
 from functions.push_sync.model import ParseResult, PayloadError
-from functions.push_sync.parsers import cloudevents, distribution, dockerhub, generic, harbor, quay
+from functions.push_sync.parsers import (
+    acr,
+    alibaba,
+    cloudevents,
+    distribution,
+    dockerhub,
+    ecr,
+    generic,
+    gitea,
+    harbor,
+    jfrog,
+    pubsub,
+    quay,
+)
 from functions.push_sync.parsers.common import json_kind, loads
 
 MAX_PUSHES = 1000  # pushed tags in one delivery; a registry batch is far smaller
@@ -64,33 +77,64 @@ def parse_payload(body: bytes, headers: Mapping[str, str] | None = None) -> Pars
     return result
 
 
+# (format, detector), in the order tried. On every real payload exactly one detector answers True
+# (tests/push_sync/test_registries.py): the order only settles hostile mixtures.
+DETECTORS: list[tuple[str, Callable[[dict[str, Any]], bool]]] = [
+    ("cloudevents", cloudevents.looks_like),
+    ("eventgrid", cloudevents.is_batch),
+    ("distribution", distribution.looks_like),
+    ("pubsub", pubsub.looks_like),
+    ("ecr", ecr.looks_like),
+    ("jfrog", jfrog.looks_like),
+    ("gitea", gitea.looks_like),
+    ("acr", acr.looks_like),
+    ("harbor", harbor.looks_like),
+    ("alibaba-acr", alibaba.looks_like),
+    ("dockerhub", dockerhub.looks_like),
+    ("quay", quay.looks_like),
+    ("generic", generic.looks_like),
+]
+_PARSERS: dict[str, Callable[[dict[str, Any], int], ParseResult]] = {
+    "cloudevents": lambda d, depth: cloudevents.parse(d, route, depth),
+    "eventgrid": lambda d, depth: cloudevents.parse_batch(d, route, depth),
+    "distribution": lambda d, _: distribution.parse(d),
+    "pubsub": lambda d, depth: pubsub.parse(d, route, depth),
+    "ecr": lambda d, _: ecr.parse(d),
+    "jfrog": lambda d, _: jfrog.parse(d),
+    "gitea": lambda d, _: gitea.parse(d),
+    "acr": lambda d, _: acr.parse(d),
+    "harbor": lambda d, _: harbor.parse(d),
+    "alibaba-acr": lambda d, _: alibaba.parse(d),
+    "dockerhub": lambda d, _: dockerhub.parse(d),
+    "quay": lambda d, _: quay.parse(d),
+    "generic": lambda d, _: generic.parse(d),
+}
+
+
+def detect(data: dict[str, Any]) -> list[str]:
+    """Every format whose detector claims ``data`` (for tests: one, on a real payload)."""
+    return [name for name, claims in DETECTORS if claims(data)]
+
+
 def route(data: Any, depth: int = 0) -> ParseResult:
     if isinstance(data, list) and data and all(cloudevents.is_event(e) for e in data):
         return cloudevents.parse_batch(data, route, depth, "cloudevents-batch")
     if not isinstance(data, dict):
         raise PayloadError(f"unrecognised payload: expected a JSON object, got {json_kind(data)}")
-    if cloudevents.looks_like(data):
-        return cloudevents.parse(data, route, depth)
-    if cloudevents.is_batch(data):
-        return cloudevents.parse_batch(data, route, depth)
-    if distribution.looks_like(data):
-        return distribution.parse(data)
+    for name, claims in DETECTORS:
+        if claims(data):
+            return _PARSERS[name](data, depth)
     if "events" in data:
         raise PayloadError(
             "unrecognised payload: 'events' must be a list of Distribution events (each with 'action') "
             "or of CloudEvents (each with 'specversion')"
         )
-    if harbor.looks_like(data):
-        return harbor.parse(data)
-    if dockerhub.looks_like(data):
-        return dockerhub.parse(data)
-    if quay.looks_like(data):
-        return quay.parse(data)
-    if generic.looks_like(data):
-        return generic.parse(data)
     keys = sorted(str(k)[:40] for k in data)[:12]
     raise PayloadError(
         "unrecognised payload: not Harbor/SWR EE (type + event_data), CloudEvents (specversion), "
-        "Distribution (events[].action), Docker Hub (push_data + repository), Quay (updated_tags) "
-        f"or generic (namespace + repository + tags); top-level keys: {keys}"
+        "Distribution/GitLab (events[].action), Docker Hub (push_data + repository.repo_name), Alibaba ACR "
+        "(push_data + repository.repo_full_name), Quay (updated_tags), Azure ACR (action + target), JFrog "
+        "(domain + event_type), Gitea/Forgejo (package + action), AWS ECR via EventBridge (detail-type + detail), "
+        "Pub/Sub push (message + subscription) or generic (namespace + repository + tags); "
+        f"top-level keys: {keys}"
     )

@@ -35,6 +35,7 @@ NON_PUSH = [
         r"action .* is not a push",
         r"push of a layer or blob \(.*\), not a manifest",
         r"push of .*, not an image manifest or index",
+        r"push of a .* package, not a container image",
         r"digest-only push \(no tag\): nothing to sync",
         r"invalid digest ignored \(.*\); the tag is synced without it",
         r"no updated tags",

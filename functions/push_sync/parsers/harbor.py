@@ -50,8 +50,10 @@ FORMAT = "harbor"
 
 def looks_like(data: dict[str, Any]) -> bool:
     kind = data.get("type", data.get("event_type"))
-    return isinstance(kind, str) and (
-        "event_data" in data or "occur_at" in data or kind.upper() in PUSH_TYPES
+    return (
+        "specversion" not in data
+        and isinstance(kind, str)
+        and ("event_data" in data or "occur_at" in data or kind.upper() in PUSH_TYPES)
     )
 
 
