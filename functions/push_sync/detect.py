@@ -1,11 +1,10 @@
-"""Decode a webhook body and route it to the parser of its format (detected from the payload's shape).
+"""Decode a webhook body and route it to the parser of its format.
 
-Detection order: CloudEvent (``specversion``) or EventGrid batch (``events`` of CloudEvents) → Distribution
-envelope (``events`` with ``action``) → Harbor Default / SWR EE (``type`` + ``event_data``) → Docker Hub
-(``push_data`` + ``repository``) → Quay (``updated_tags``) → generic (``namespace``, ``repository``, ``tags``).
-The Content-Type is not trusted for detection (registries differ), except as the CloudEvents HTTP binding
-defines it (:mod:`functions.push_sync.cehttp`): ``application/cloudevents-batch+json`` (a JSON array of events),
-``application/cloudevents+json`` (one event) and binary mode (``ce-specversion`` header; the body is the data).
+The CloudEvents HTTP binding is honoured first (:mod:`functions.push_sync.cehttp`): a batched
+(``application/cloudevents-batch+json``), structured (``application/cloudevents+json``) or binary (``ce-*``
+headers, the body being the data) request is read as such. Any other body is routed by its shape through
+:data:`DETECTORS`, one per format; on every recorded real payload exactly one detector claims it. Otherwise the
+Content-Type is not trusted (registries differ).
 """
 
 from __future__ import annotations
