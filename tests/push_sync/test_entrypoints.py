@@ -143,7 +143,7 @@ class _Gateway(BaseHTTPRequestHandler):
 
 
 @pytest.mark.parametrize(
-    "fmt", ["harbor", "harbor-cloudevents", "distribution", "distribution-v1", "dockerhub"]
+    "fmt", ["harbor", "harbor-cloudevents", "distribution", "distribution-v1", "dockerhub", "zot"]
 )
 def test_real_webhook_delivery_from_the_emulator(app_env: Any, fmt: str) -> None:
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Gateway)

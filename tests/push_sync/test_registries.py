@@ -200,3 +200,58 @@ def test_pubsub_envelope_carries_any_supported_payload() -> None:
     )
     result = parse_payload(json.dumps(body).encode(), {})
     assert [(e.namespace, e.repository, e.tag) for e in result.events] == [("demo", "team/app", "v1.2.3")]
+
+
+# -- every event type of every table, through the handler --------------------------------------------------------
+
+
+def _table_cases() -> list[tuple[str, dict[str, Any], dict[str, str], str]]:
+    """(case id, body, headers, expected ignore reason) for every acknowledged non-push type of every format."""
+    from functions.push_sync.parsers import acr, cloudevents, distribution, ecr, gitea, harbor, jfrog, zot
+
+    harbor_default = json.loads((EVENTS / "harbor.json").read_text())
+    harbor_ce = json.loads((EVENTS / "harbor-cloudevents.json").read_text())
+    dist = json.loads((EVENTS / "distribution.json").read_text())
+    zot_fx = ALL["zot-image-updated"]
+    cases: list[tuple[str, dict[str, Any], dict[str, str], str]] = []
+    for kind in sorted(harbor.OTHER_TYPES):
+        cases.append(
+            (f"harbor:{kind}", {**harbor_default, "type": kind}, {}, f"event type {kind} is not a push")
+        )
+    for kind in sorted(cloudevents.HARBOR_OTHERS):
+        cases.append(
+            (f"harbor-ce:{kind}", {**harbor_ce, "type": kind}, {}, f"event type {kind} is not a push")
+        )
+    for kind in sorted(zot.OTHERS):
+        headers = headers_of(zot_fx) | {"ce-type": kind}
+        cases.append((f"zot:{kind}", zot_fx["body"], headers, f"event type {kind} is not a push"))
+    for action in sorted(distribution.OTHER_ACTIONS):
+        event = {**dist["events"][-1], "action": action}
+        cases.append((f"distribution:{action}", {"events": [event]}, {}, f"action {action} is not a push"))
+    for action in sorted(acr.OTHERS):
+        body = {**ALL["acr-push-namespaced"]["body"], "action": action}
+        cases.append((f"acr:{action}", body, {}, f"action {action} is not a push"))
+    for kind in sorted(jfrog.OTHERS):
+        body = {**ALL["jfrog-docker-pushed"]["body"], "event_type": kind}
+        cases.append((f"jfrog:{kind}", body, {}, f"event type docker.{kind} is not a push"))
+    for action in sorted(gitea.OTHERS):
+        body = {**ALL["gitea-package-created"]["body"], "action": action}
+        cases.append((f"gitea:{action}", body, {}, f"action {action} is not a push"))
+    for kind in sorted(ecr.OTHER_TYPES):
+        body = {**ALL["ecr-image-push-namespaced"]["body"], "detail-type": kind}
+        cases.append((f"ecr:{kind}", body, {}, f"event type {kind} is not a push"))
+    return cases
+
+
+TABLE = _table_cases()
+
+
+@pytest.mark.parametrize(("body", "headers", "reason"), [c[1:] for c in TABLE], ids=[c[0] for c in TABLE])
+def test_every_listed_non_push_is_acknowledged_without_a_call(
+    body: dict[str, Any], headers: dict[str, str], reason: str, call_all: Caller, emulator: Any
+) -> None:
+    response = call_all(body, headers)
+    data = body_of(response)
+    assert response.status == 200, data
+    assert data["results"] == [] and [i["reason"] for i in data["ignored"]] == [reason]
+    assert sync_calls(emulator) == []

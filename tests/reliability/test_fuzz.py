@@ -23,7 +23,22 @@ from hypothesis import strategies as st
 
 from functions.push_sync.detect import decode, parse_payload, route
 from functions.push_sync.model import ParseResult, PayloadError
-from functions.push_sync.parsers import cloudevents, common, distribution, dockerhub, generic, harbor, quay
+from functions.push_sync.parsers import (
+    acr,
+    alibaba,
+    cloudevents,
+    common,
+    distribution,
+    dockerhub,
+    ecr,
+    generic,
+    gitea,
+    harbor,
+    jfrog,
+    pubsub,
+    quay,
+    zot,
+)
 from functions.push_sync.parsers.common import UnreadablePush
 from localdev.context import FunctionGraphContext, OpenFaaSEvent
 from localdev.emulator import Emulator
@@ -123,6 +138,13 @@ PARSERS = {
     "dockerhub": dockerhub.parse,
     "quay": quay.parse,
     "generic": generic.parse,
+    "jfrog": jfrog.parse,
+    "gitea": gitea.parse,
+    "acr": acr.parse,
+    "alibaba-acr": alibaba.parse,
+    "ecr": ecr.parse,
+    "pubsub": lambda data: pubsub.parse(data, route, 0),
+    "zot": lambda data: zot.parse("zotregistry.image.updated", data, {}),
     "cloudevents": lambda data: cloudevents.parse(data, route, 0),
     "eventgrid-batch": lambda data: cloudevents.parse_batch(data, route, 0),
     "route": lambda data: route(data, 0),
