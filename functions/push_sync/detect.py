@@ -68,6 +68,8 @@ def parse_payload(body: bytes, headers: Mapping[str, str] | None = None) -> Pars
                 f"got {json_kind(data)}"
             )
         result = cloudevents.parse(data, route, 0)
+    elif (event := gitea.event_header(headers)) and event != gitea.EVENT:
+        result = gitea.other_event(event)  # a Gitea/Forgejo repository event (or its test delivery)
     else:
         result = route(decode(body), 0)
     pushes = len(result.events) + len(result.rejected)

@@ -255,3 +255,17 @@ def test_every_listed_non_push_is_acknowledged_without_a_call(
     assert response.status == 200, data
     assert data["results"] == [] and [i["reason"] for i in data["ignored"]] == [reason]
     assert sync_calls(emulator) == []
+
+
+def test_other_gitea_events_are_acknowledged_by_their_header(call_all: Caller, emulator: Any) -> None:
+    # Gitea's "Test Delivery" sends a git push payload; any event other than "package" is no image push.
+    git_push = {"ref": "refs/heads/main", "before": "0" * 40, "after": "1" * 40, "commits": [], "sender": {}}
+    for header in ("X-Gitea-Event", "X-Forgejo-Event"):
+        response = call_all(git_push, {header: "push"})
+        data = body_of(response)
+        assert response.status == 200 and [i["reason"] for i in data["ignored"]] == [
+            "event type gitea.push is not a push"
+        ]
+    assert sync_calls(emulator) == []
+    # Without the header, the same body is unrecognised: a 400, never an ignore.
+    assert call_all(git_push).status == 400

@@ -72,6 +72,8 @@ HEADER_CHANGES = st.sampled_from(
         ("ce-type", "zotregistry.image.deleted"),
         ("ce-type", "com.example.other"),
         ("ce-type", None),
+        ("x-gitea-event", "push"),
+        ("x-gitea-event", "package"),
         ("ce-specversion", None),
     ]
 )

@@ -5,19 +5,33 @@
 A container image push is ``action: created`` of a package of ``type: container``: the image is
 ``<owner.login>/<name>``, the tag is ``version`` (a digest for a push by digest). No digest is sent, so such
 pushes carry no identity (never deduplicated). ``deleted``, and packages of other types (npm, maven, ...), are
-acknowledged non-pushes.
+acknowledged non-pushes, and so is any other Gitea event, recognised by its ``X-Gitea-Event`` /
+``X-Forgejo-Event`` header (e.g. ``push`` of git commits, which the "Test Delivery" button also sends).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from functions.push_sync.model import Ignored, ParseResult
 from functions.push_sync.parsers.common import UnreadablePush, add_push, obj, show, text, unknown_kind
 
 FORMAT = "gitea"
+EVENT = "package"
+EVENT_HEADERS = ("x-forgejo-event", "x-gitea-event")
 PUSH = "created"
 OTHERS = {"deleted"}
+
+
+def event_header(headers: Mapping[str, str]) -> str:
+    return next((headers[h].strip().lower() for h in EVENT_HEADERS if headers.get(h)), "")
+
+
+def other_event(event: str) -> ParseResult:
+    result = ParseResult(FORMAT)
+    result.ignored.append(Ignored(f"event type {show('gitea.' + event)} is not a push", FORMAT))
+    return result
 
 
 def looks_like(data: dict[str, Any]) -> bool:
