@@ -164,7 +164,7 @@ def _process(settings: PushSyncSettings, invocation: Invocation, work: list[TagW
                 _duplicate(w, w.claim.result or {})
             else:
                 w.status = "in_progress"
-                w.reason = "another delivery of this push is being triggered: retry later"
+                w.reason = "another delivery of this push is in progress: retry later"
                 w.target_results = [m.to_dict() for m in w.decision.matches]
         calls = _sync(settings, invocation, to_sync) if to_sync else 0
     finally:

@@ -49,7 +49,9 @@ def parse_payload(body: bytes, headers: Mapping[str, str] | None = None) -> Pars
 
     ``headers`` (lower-cased names) select the CloudEvents content mode: batched, structured, binary, or none
     (then the body's shape decides)."""
-    headers = headers or {}
+    headers = {
+        k.lower(): v for k, v in (headers or {}).items()
+    }  # the adapters lower-case; direct callers may not
     mode = cehttp.content_mode(headers)
     if mode == "binary":
         result = cloudevents.parse(cehttp.binary_event(headers, body), route, 0)
