@@ -269,3 +269,26 @@ def test_other_gitea_events_are_acknowledged_by_their_header(call_all: Caller, e
     assert sync_calls(emulator) == []
     # Without the header, the same body is unrecognised: a 400, never an ignore.
     assert call_all(git_push).status == 400
+
+
+def test_azure_event_grid_cloudevent_around_an_acr_event() -> None:
+    """Azure Event Grid's CloudEvents schema for ACR (docs.azure.cn/en-us/event-grid/event-schema-container-registry,
+    type Microsoft.ContainerRegistry.ImagePushed): the data is the ACR webhook event, read as such."""
+    data = json.loads(json.dumps(ALL["acr-push-namespaced"]["body"]))
+    event = {
+        "id": "831e1650-001e-001b-66ab-eeb76e069631",
+        "source": "/subscriptions/<subscription-id>/resourceGroups/<resource-group-name>/providers/"
+        "Microsoft.ContainerRegistry/registries/<name>",
+        "subject": "demo/team/app:v1.2.3",
+        "type": "Microsoft.ContainerRegistry.ImagePushed",
+        "time": "2018-04-25T21:39:47.6549614Z",
+        "specversion": "1.0",
+        "data": data,
+    }
+    pushed = parse_payload(json.dumps(event).encode(), {"content-type": "application/cloudevents+json"})
+    assert [(e.namespace, e.repository, e.tag, e.source) for e in pushed.events] == [
+        ("demo", "team/app", "v1.2.3", "acr")
+    ]
+    deleted = {**event, "type": "Microsoft.ContainerRegistry.ImageDeleted", "data": ALL["acr-delete"]["body"]}
+    result = parse_payload(json.dumps(deleted).encode(), {"content-type": "application/cloudevents+json"})
+    assert result.events == [] and [i.reason for i in result.ignored] == ["action delete is not a push"]
