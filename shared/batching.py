@@ -6,10 +6,13 @@ override), so N pushed tags of a repository going to one destination need exactl
     items = [SyncItem("demo", "team/app", "v1", "cn-north-4", "demo", False), ...]
     outcomes = run_groups(group_syncs(items), sync_call(client), concurrency=8)
     for o in outcomes:
-        o.group, o.ok, o.synced_tags, o.failed_tags, o.error
+        o.group, o.triggered, o.swr_list, o.error
 
-Outcomes come back in group order. A call that raises is reported with its exception (``error``); a call that
-answers with a list of tags reports those as ``failed_tags`` (SWR's 200 body is the list of tags that failed).
+Outcomes come back in group order. A call that raises is reported with its exception (``error``). A call that
+answers 200 has **triggered** the sync, no more: SWR's 200 body is a list of tags whose meaning the seed pages
+disagree on (pages 000 and 001's table 4: tags synced successfully; 002 and 001's status table: tags that
+failed), so it is kept verbatim as ``swr_list`` and never read as "synced" or "failed". Seed 000 names the two
+ways to know: the status code, and the tag existing in the target organisation of the target region.
 """
 
 from __future__ import annotations
@@ -90,32 +93,20 @@ class SyncGroup:
 @dataclass
 class GroupOutcome:
     group: SyncGroup
-    failed_tags: tuple[str, ...] = ()
+    swr_list: tuple[str, ...] = ()  # SWR's 200 answer, verbatim (order and repeats kept); meaning disputed
     error: BaseException | None = None
     duration_ms: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
-    def ok(self) -> bool:
-        """The call succeeded and SWR reported no failed tag."""
-        return self.error is None and not self.failed_tags
-
-    @property
-    def synced_tags(self) -> tuple[str, ...]:
-        if self.error is not None:
-            return ()
-        failed = set(self.failed_tags)
-        return tuple(t for t in self.group.tags if t not in failed)
+    def triggered(self) -> bool:
+        """SWR answered 200: the sync was triggered. Whether each tag arrives is not known from the answer."""
+        return self.error is None
 
     @property
     def retryable(self) -> bool:
-        """The failure is worth retrying later (transient SWR/network error, or tags SWR reported failed)."""
-        if self.error is not None:
-            return bool(getattr(self.error, "retryable", False))
-        return bool(self.failed_tags)
-
-    def tag_failed(self, tag: str) -> bool:
-        return self.error is not None or tag in self.failed_tags
+        """The call failed in a way worth retrying later (transient SWR or network error)."""
+        return self.error is not None and bool(getattr(self.error, "retryable", False))
 
 
 def group_syncs(items: Iterable[SyncItem | tuple[Any, ...]], max_tags: int | None = None) -> list[SyncGroup]:
@@ -143,7 +134,7 @@ def group_syncs(items: Iterable[SyncItem | tuple[Any, ...]], max_tags: int | Non
 
 
 SyncCall = Callable[[SyncGroup], "Sequence[str] | None"]
-"""Runs one group's sync; returns the failed tags (``None``/``[]`` = none failed) or raises."""
+"""Runs one group's sync; returns SWR's 200 list (kept verbatim, see the module doc) or raises."""
 
 
 def sync_call(client: SwrClient) -> SyncCall:
@@ -160,8 +151,8 @@ def run_groups(
 ) -> list[GroupOutcome]:
     """Run ``call(group)`` once per group, at most ``concurrency`` at a time; outcomes in group order.
 
-    ``call`` returns the tags that failed (``None``/``[]`` = all accepted) or raises; an exception is caught and
-    reported in the group's outcome, so one failing call never hides the others. Worker threads run in a
+    ``call`` returns SWR's 200 list (``None`` = none) or raises; an exception is caught and reported in the
+    group's outcome, so one failing call never hides the others. Worker threads run in a
     copy of the caller's context, so structured-log context (correlation id) carries over.
     """
     if not groups:
@@ -179,11 +170,10 @@ def run_groups(
 def _run_one(group: SyncGroup, call: SyncCall) -> GroupOutcome:
     started = time.monotonic()
     try:
-        failed = call(group)
+        listed = call(group)
     except Exception as err:
         return GroupOutcome(group, error=err, duration_ms=_ms(started))
-    failed_tags = tuple(dict.fromkeys(str(t) for t in (failed or ())))
-    return GroupOutcome(group, failed_tags=failed_tags, duration_ms=_ms(started))
+    return GroupOutcome(group, swr_list=tuple(listed or ()), duration_ms=_ms(started))
 
 
 def _ms(started: float) -> float:

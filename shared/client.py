@@ -134,19 +134,19 @@ class SwrClient:
     # -- manual sync ----------------------------------------------------------------------------------------
 
     def sync_images(self, namespace: str, repository: str, request: SyncImagesRequest) -> list[str]:
-        """Trigger a manual sync; returns the tags SWR reports as failed (``[]`` = all accepted).
+        """Trigger a manual sync; returns SWR's 200 list of tags verbatim.
 
-        SWR answers the list of failed tags. Any other 2xx answer (empty, not JSON, not a list) does not say
-        which tags were accepted: it raises a retryable :class:`TransportError` rather than claim success,
-        because a redelivered sync only costs an ``existed`` job and a wrongly claimed one loses the image.
+        A 200 means "sync triggered". The seed pages disagree on what the list holds (tags synced successfully,
+        or tags that failed), so callers keep it as it is and never call a tag synced or failed from it. Any
+        other 2xx answer (empty, not JSON, not a list of strings) is not the documented answer: it raises a
+        retryable :class:`TransportError` rather than claim the sync was triggered, because a redelivered sync
+        only costs an ``existed`` job and a wrongly claimed one loses the image.
         """
         path = repo_path(namespace, repository, "sync_images")
         resp = self._call("POST", path, body=request.wire())
         data = self._json(resp, "POST", path, required=True)
         if not isinstance(data, list) or not all(isinstance(t, str) for t in data):
-            raise TransportError(
-                "unexpected sync_images answer: expected the JSON list of failed tags", "POST", path
-            )
+            raise TransportError("unexpected sync_images answer: expected a JSON list of tags", "POST", path)
         return list(data)
 
     # -- sync jobs ------------------------------------------------------------------------------------------

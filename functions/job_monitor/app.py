@@ -35,7 +35,7 @@ from functions.job_monitor.classify import (
 )
 from functions.job_monitor.reader import scan
 from functions.job_monitor.report import Report, iso, public_view
-from functions.job_monitor.resync import DRY_RUN, ERROR, ISSUED, REJECTED, SKIPPED, resync
+from functions.job_monitor.resync import DRY_RUN, ERROR, ISSUED, SKIPPED, resync
 from functions.job_monitor.scope import pattern_problems, resolve
 from functions.job_monitor.settings import MonitorSettings
 from shared import logs
@@ -46,7 +46,7 @@ from shared.runtime.model import Invocation, Response
 
 FUNCTION = "job-monitor"
 MAX_BODY_BYTES = 64 * 1024  # a manual call's body holds a few overrides; anything larger is refused unread
-_ACTIONS = frozenset({ISSUED, REJECTED, ERROR, DRY_RUN, SKIPPED})
+_ACTIONS = frozenset({ISSUED, ERROR, DRY_RUN, SKIPPED})
 
 
 class BadRequest(Exception):
@@ -188,7 +188,6 @@ def _resync_note(outcome: str | None, attempts: int, budget: int) -> str:
         ISSUED: f"issued (attempt {attempts + 1} of {budget})",
         DRY_RUN: "would re-sync (dry run)",
         SKIPPED: "skipped: no time left",
-        REJECTED: "rejected by SWR (tag reported failed)",
         ERROR: "sync_images call failed",
         DISABLED: "disabled",
         EXHAUSTED: f"budget exhausted ({attempts} of {budget} attempts used)",
@@ -338,7 +337,7 @@ def handle(settings: MonitorSettings, invocation: Invocation) -> Response:
     trusted = True
     if invocation.trigger == "http":
         if req.method != "POST":
-            return Response.error(405, "use POST", invocation.correlation_id)
+            return Response.method_not_allowed("POST", "use POST", invocation.correlation_id)
         if settings.monitor_token and not bearer_matches(invocation.request, settings.monitor_token):
             log.warning("manual call refused: missing or wrong bearer token")
             return Response.error(401, "missing or wrong bearer token", invocation.correlation_id)

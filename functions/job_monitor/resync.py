@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from shared.http import Deadline
 
 # Per-key outcomes (besides the decisions of classify.resync_decision).
-ISSUED, REJECTED, ERROR, DRY_RUN, SKIPPED = "issued", "rejected", "error", "dry_run", "skipped_deadline"
+ISSUED, ERROR, DRY_RUN, SKIPPED = "issued", "error", "dry_run", "skipped_deadline"
 
 
 @dataclass
@@ -81,17 +81,12 @@ def resync(
                 report.auth_errors += 1
             entry.update(outcome=ERROR, error=f"{reason}: {detail}")
         else:
-            entry.update(
-                outcome="accepted" if result.ok else ("partial" if result.synced_tags else REJECTED),
-                failed_tags=list(result.failed_tags),
-            )
+            # 200 = triggered; SWR's list is kept verbatim, never read as synced or failed (shared.batching).
+            entry.update(outcome="triggered", swr_list=list(result.swr_list))
         report.groups.append(entry)
         for tag in group.tags:
             key = Key(group.namespace, group.repository, tag, group.region, group.target_namespace)
-            if result.error is not None:
-                report.outcome[key] = ERROR
-            else:
-                report.outcome[key] = REJECTED if tag in result.failed_tags else ISSUED
+            report.outcome[key] = ERROR if result.error is not None else ISSUED
     return report
 
 

@@ -41,9 +41,7 @@ def handle(settings: FunctionSettings, invocation: Invocation) -> Response:
     cid = invocation.correlation_id
     if req.method != "GET":
         log.info("request refused", reason="method", method=req.method[:16])
-        response = Response.error(405, f"method {req.method[:16]} not allowed; use GET", cid)
-        response.headers["Allow"] = "GET"
-        return response
+        return Response.method_not_allowed("GET", f"method {req.method[:16]} not allowed; use GET", cid)
     if not authorized(settings, req):
         log.info(
             "request refused", reason="unauthorized", credentials_present=bool(req.header("authorization"))

@@ -4,13 +4,16 @@ HTTP status of the answer (first that applies; see docs/push-sync.md):
 
 - 405 not a POST; 413 body above ``MAX_BODY_BYTES``; 401 authentication failed (no detail);
   400 malformed JSON or an unrecognised payload (the message names what is wrong);
-- 503 + ``Retry-After`` if any tag failed transiently (SWR 5xx/429/busy, network, deadline, tags SWR reported
-  as failed): the registry redelivers, and tags already synced then answer ``duplicate``;
+- 503 + ``Retry-After`` if any tag failed transiently (SWR 5xx/429/busy, network, deadline): the registry
+  redelivers, and tags already triggered then answer ``duplicate``;
 - 502 + ``Retry-After`` if SWR refused our credentials (401/403) or redirected the call (a wrong endpoint):
   nothing the sender did wrong, retry later;
 - 409 + ``Retry-After`` if another delivery of the same push is still in progress;
 - 422 if a tag failed permanently (invalid names or tag, unknown repository in SWR, other 4xx);
 - 200 otherwise (including pushes skipped by the rules and events ignored as not pushes).
+
+A 200 from ``sync_images`` means the sync was **triggered**: a tag's status is ``triggered`` and SWR's 200 list is
+kept verbatim beside it (``swr_list``), never read as synced or failed (see :mod:`shared.batching`).
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ _FALSE = {"0", "false", "no", "off", ""}
 # failure kinds, worst first for the overall status
 # AUTH and CONFIG are our side's problems (credentials, a redirecting endpoint): 502, retry once fixed.
 TRANSIENT, AUTH, CONFIG, PERMANENT = "transient", "auth", "config", "permanent"
+TRIGGERED = "triggered"  # SWR answered 200: the sync was started; proof of arrival is the target region's tag
 
 
 @dataclass
@@ -88,9 +92,7 @@ def handle(settings: PushSyncSettings, invocation: Invocation) -> Response:
     # (even "timer" calls, recognised by a header anyone can send), so everything is authenticated there.
     over_http = invocation.trigger == "http" or invocation.platform != "functiongraph"
     if over_http and req.method != "POST":
-        response = Response.error(405, "method not allowed: POST a webhook payload", cid)
-        response.headers["Allow"] = "POST"
-        return response
+        return Response.method_not_allowed("POST", "method not allowed: POST a webhook payload", cid)
     if len(req.body) > settings.max_body_bytes:
         log.info(
             "webhook rejected", reason="body too large", size=len(req.body), limit=settings.max_body_bytes
@@ -164,7 +166,7 @@ def _process(settings: PushSyncSettings, invocation: Invocation, work: list[TagW
                 _duplicate(w, w.claim.result or {})
             else:
                 w.status = "in_progress"
-                w.reason = "another delivery of this push is being synced: retry later"
+                w.reason = "another delivery of this push is in progress: retry later"
                 w.target_results = [m.to_dict() for m in w.decision.matches]
         calls = _sync(settings, invocation, to_sync) if to_sync else 0
     finally:
@@ -198,8 +200,8 @@ def _claim(store: Store, w: TagWork, lock_ms: int, wait_until: float) -> Store |
 def _duplicate(w: TagWork, stored: dict[str, Any]) -> None:
     w.status = "duplicate"
     first = str(stored.get("correlation_id", ""))[:128]
-    at = str(stored.get("synced_at", ""))[:40]
-    w.reason = f"already synced by delivery {first or '?'} at {at or '?'}"
+    at = str(stored.get("triggered_at", stored.get("synced_at", "")))[:40]  # synced_at: older versions
+    w.reason = f"already triggered by delivery {first or '?'} at {at or '?'}"
     targets = stored.get("targets")
     w.target_results = targets if isinstance(targets, list) else [m.to_dict() for m in w.decision.matches]
     w.extra["first_correlation_id"] = first
@@ -256,9 +258,9 @@ def _log_call(outcome: GroupOutcome) -> None:
     if outcome.error is not None:
         fields["error"] = str(outcome.error)
         fields["error_type"] = type(outcome.error).__name__
-    elif outcome.failed_tags:
-        fields["failed_tags"] = list(outcome.failed_tags)
-    get_logger().info("sync_images call", ok=outcome.ok, **fields)
+    else:
+        fields["swr_list"] = list(outcome.swr_list)
+    get_logger().info("sync_images call", triggered=outcome.triggered, **fields)
 
 
 def _classify(error: BaseException) -> tuple[str, str]:
@@ -291,22 +293,19 @@ def _tag_result(w: TagWork, by_tag: dict[tuple[Any, ...], GroupOutcome]) -> None
         entry = match.to_dict()
         outcome = by_tag.get((e.namespace, e.repository, t.region, t.namespace, t.override, e.tag))
         if outcome is None:  # cannot happen: every item was grouped
-            failures.append((TRANSIENT, "not synced"))
-            entry.update(status="failed", error="not synced")
+            failures.append((TRANSIENT, "not triggered"))
+            entry.update(status="failed", error="not triggered")
         elif outcome.error is not None:
             kind, reason = _classify(outcome.error)
             failures.append((kind, reason))
             entry.update(status="failed", error=reason, retryable=kind != PERMANENT)
-        elif e.tag in outcome.failed_tags:
-            reason = "SWR reported the tag as failed to sync"
-            failures.append((TRANSIENT, reason))
-            entry.update(status="failed", error=reason, retryable=True)
         else:
-            entry["status"] = "synced"
+            # 200: triggered. SWR's list goes beside it as SWR said it; its meaning is disputed (seed pages).
+            entry.update(status=TRIGGERED, swr_list=list(outcome.swr_list))
         w.target_results.append(entry)
     if not failures:
-        w.status = "synced"
-        w.reason = f"sync started to {len(w.target_results)} target(s)"
+        w.status = TRIGGERED
+        w.reason = f"sync triggered to {len(w.target_results)} target(s)"
         return
     w.status = "failed"
     kinds = {k for k, _ in failures}
@@ -323,13 +322,13 @@ def _settle(settings: PushSyncSettings, store: Store | None, to_sync: list[TagWo
         if w.key is None or w.claim is None or w.claim.state != "acquired":
             continue
         try:
-            if w.status == "synced":
+            if w.status == TRIGGERED:
                 stored = {
-                    "status": "synced",
+                    "status": TRIGGERED,
                     "identity": w.decision.event.identity,
                     "targets": w.target_results,
                     "correlation_id": cid,
-                    "synced_at": now,
+                    "triggered_at": now,
                 }
                 store.complete(w.key, w.claim.token, stored, settings.idempotency_window_seconds)
             else:

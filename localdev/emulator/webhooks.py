@@ -5,7 +5,9 @@ Formats:
 - ``harbor-cloudevents``: Harbor CloudEvents 1.0 structured mode (``application/cloudevents+json``);
 - ``distribution``: Docker Distribution v3 envelope (``application/vnd.docker.distribution.events.v2+json``);
 - ``distribution-v1``: the same with the registry v2.x media type ``...events.v1+json``;
-- ``dockerhub``: Docker Hub push (``application/json``).
+- ``dockerhub``: Docker Hub push (``application/json``);
+- ``zot``: zot's ``zotregistry.image.updated`` CloudEvent in binary mode, as cloudevents/sdk-go sends it (the
+  attributes in ``Ce-*`` headers, the data as the JSON body).
 """
 
 from __future__ import annotations
@@ -157,19 +159,47 @@ def dockerhub(e: PushEvent, hook_id: int) -> tuple[dict[str, Any], str]:
     return payload, "application/json"
 
 
+def zot(e: PushEvent, hook_id: int) -> tuple[dict[str, Any], str]:
+    manifest = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json"}
+    payload = {
+        "name": e.full_name,
+        "reference": e.tag,
+        "digest": e.digest,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "manifest": json.dumps(manifest),
+    }
+    return payload, "application/json"
+
+
+def _binary_ce_headers(e: PushEvent) -> dict[str, str]:
+    """zot's CloudEvent attributes (project-zot/zot pkg/extensions/events: source zotregistry.dev)."""
+    return {
+        "Ce-Specversion": "1.0",
+        "Ce-Id": str(uuid.uuid4()),
+        "Ce-Source": "zotregistry.dev",
+        "Ce-Type": "zotregistry.image.updated",
+        "Ce-Time": e.pushed_at.astimezone(timezone.utc).isoformat().replace("+00:00", "Z"),
+    }
+
+
 FORMATS: dict[str, Callable[[PushEvent, int], tuple[dict[str, Any], str]]] = {
     "harbor": harbor,
     "harbor-cloudevents": harbor_cloudevents,
     "distribution": distribution,
     "distribution-v1": distribution_v1,
     "dockerhub": dockerhub,
+    "zot": zot,
 }
+BINARY_MODE = {"zot"}  # formats delivered as binary-mode CloudEvents
 
 
 def build(format: str, event: PushEvent, hook_id: int = 1) -> tuple[bytes, dict[str, str]]:
     """(body, headers) of one delivery."""
     payload, content_type = FORMATS[format](event, hook_id)
-    return json.dumps(payload).encode(), {"Content-Type": content_type, "User-Agent": "swr-sync-emulator/1"}
+    headers = {"Content-Type": content_type, "User-Agent": "swr-sync-emulator/1"}
+    if format in BINARY_MODE:
+        headers.update(_binary_ce_headers(event))
+    return json.dumps(payload).encode(), headers
 
 
 def deliver(

@@ -75,7 +75,11 @@ class FunctionApp(Generic[S]):
         try:
             try:
                 settings = self.settings(invocation)
-                response = self.handle(settings, invocation)
+                if req.body_error:  # no function sees a body other than the one the sender sent
+                    log.info("request refused", reason=req.body_error)
+                    response = Response.error(400, req.body_error, invocation.correlation_id)
+                else:
+                    response = self.handle(settings, invocation)
                 if not isinstance(response, Response):
                     raise TypeError(f"handler returned {type(response).__name__}, not Response")
             except ConfigError as err:

@@ -24,6 +24,9 @@ class Request:
     query: dict[str, list[str]] = field(default_factory=dict)
     body: bytes = b""
     header_counts: dict[str, int] = field(default_factory=dict)  # how often a header name appeared
+    body_error: str = (
+        ""  # the transport could not decode the body (e.g. bad base64): answered 400 by FunctionApp
+    )
 
     def header(self, name: str, default: str | None = None) -> str | None:
         return self.headers.get(name.lower(), default)
@@ -53,6 +56,14 @@ class Response:
         hdrs = {"Content-Type": "application/json"}
         hdrs.update(headers or {})
         return cls(status, body, hdrs, data)
+
+    @classmethod
+    def method_not_allowed(cls, allowed: str, message: str, correlation_id: str = "") -> Response:
+        """405 with the ``Allow`` header RFC 9110 requires (``allowed``: e.g. ``"POST"``): the one way to refuse
+        a method, so that no function forgets it."""
+        response = cls.error(405, message, correlation_id)
+        response.headers["Allow"] = allowed
+        return response
 
     @classmethod
     def error(cls, status: int, message: str, correlation_id: str = "", **extra: Any) -> Response:

@@ -158,7 +158,7 @@ def test_resync_that_succeeds_clears_the_key(harness: Harness, httpserver: HTTPS
         second = harness.run(settings)
     assert first["resync"]["issued"] == 2
     [group] = first["resync"]["groups"]  # grouped like push-sync: one call for both tags
-    assert sorted(group["tags"]) == ["v1", "v2"] and group["outcome"] == "accepted"
+    assert sorted(group["tags"]) == ["v1", "v2"] and group["outcome"] == "triggered"
     assert len(harness.requests("sync_images", "POST")) == 1
     assert second["healthy"] is True
     assert keys(second["recovered"]) == {"v1", "v2"}
@@ -179,15 +179,16 @@ def test_resync_disabled_and_dry_run(harness: Harness) -> None:
     assert harness.requests("sync_images") == []
 
 
-def test_resync_rejected_by_swr_is_alerted_when_due(harness: Harness, httpserver: HTTPServer) -> None:
-    httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
+def test_resync_answer_list_is_kept_verbatim_not_read_as_failed(harness: Harness) -> None:
+    # Was "rejected" (alerted at once): SWR's 200 list was read as the failed tags. The seed pages disagree on
+    # what it holds, so a 200 is "triggered", the list is kept as SWR sent it, and the key is remediating.
     with freeze_time(T0):
-        harness.job("gone", "failed", age=400)  # source tag no longer exists: SWR reports it failed
-        report = harness.run(harness.settings(**hook_env(httpserver)))
-    assert report["failed"][0]["resync"] == "rejected"
-    assert report["resync"]["groups"][0]["outcome"] == "rejected"
-    assert report["alerts_sent"] == 1
-    assert "rejected by SWR" in received(httpserver)[0]["text"]
+        harness.job("gone", "failed", age=400)  # the emulator lists a tag whose source is gone
+        report = harness.run()
+    assert report["failed"][0]["resync"] == "issued"
+    (group,) = report["resync"]["groups"]
+    assert group["outcome"] == "triggered" and group["swr_list"] == ["gone"]
+    assert report["alerts_sent"] == 0
 
 
 def test_systemic_target_region_gives_one_summary_alert(harness: Harness, httpserver: HTTPServer) -> None:

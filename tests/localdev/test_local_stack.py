@@ -79,7 +79,7 @@ def test_gateway_serves_functions_like_their_triggers(stack):
     )
     assert status == 200, body
     answer = json.loads(body)
-    assert [r["status"] for r in answer["results"]] == ["synced"]
+    assert [r["status"] for r in answer["results"]] == ["triggered"]
     assert headers.get("X-Correlation-Id")
 
     status, _, _ = _call(f"{gw}/policy-export?namespace=demo")

@@ -43,7 +43,7 @@ def test_each_format_makes_the_exact_call(name: str, call: Caller, seeded: Any) 
     assert sync_calls(seeded) == [{"method": "POST", "path": SYNC_PATH, "body": wire(["v1.2.3"])}]
     data = body_of(response)
     (result,) = data["results"]
-    assert result["status"] == "synced"
+    assert result["status"] == "triggered"
     assert (result["namespace"], result["repository"], result["tag"]) == ("demo", "team/app", "v1.2.3")
     assert result["targets"] == [
         {
@@ -51,7 +51,8 @@ def test_each_format_makes_the_exact_call(name: str, call: Caller, seeded: Any) 
             "namespace": "demo",
             "override": False,
             "rules": ["dr"],
-            "status": "synced",
+            "status": "triggered",
+            "swr_list": [],
         }
     ]
     assert data["summary"]["calls"] == 1
@@ -108,9 +109,14 @@ def test_hundred_event_envelope_makes_one_call_per_group(
     )
     assert all(c["body"] == wire([f"v{t}" for t in range(10)]) for c in calls)
     data = body_of(response)
-    assert len(data["results"]) == 100 and {r["status"] for r in data["results"]} == {"synced"}
+    assert len(data["results"]) == 100 and {r["status"] for r in data["results"]} == {"triggered"}
     assert len(data["ignored"]) == 100
-    assert data["summary"] == {"http_status": 200, "calls": 10, "ignored": 100, "statuses": {"synced": 100}}
+    assert data["summary"] == {
+        "http_status": 200,
+        "calls": 10,
+        "ignored": 100,
+        "statuses": {"triggered": 100},
+    }
 
 
 def test_several_targets_and_tags_are_grouped(seeded: Any, caller_for: Callable[..., Caller]) -> None:
@@ -151,12 +157,12 @@ def test_redelivery_answers_duplicate_without_a_new_call(call: Caller, seeded: A
     (result,) = body_of(again)["results"]
     assert result["status"] == "duplicate"
     assert result["first_correlation_id"] == "delivery-1"
-    assert result["reason"].startswith("already synced by delivery delivery-1 at ")
+    assert result["reason"].startswith("already triggered by delivery delivery-1 at ")
     assert result["targets"] == body_of(first)["results"][0]["targets"]
     # a new digest of the same tag is a new push
     newer = sample("harbor.json")
     newer["event_data"]["resources"][0]["digest"] = "sha256:" + "ef" * 32
-    assert body_of(call(newer))["results"][0]["status"] == "synced"
+    assert body_of(call(newer))["results"][0]["status"] == "triggered"
     assert len(sync_calls(seeded)) == 2
 
 
@@ -168,7 +174,7 @@ def test_a_tag_moved_back_to_an_earlier_digest_is_synced_again(call: Caller, see
         event = sample("harbor.json")
         event["event_data"]["resources"][0]["digest"] = digest
         statuses.append(body_of(call(event))["results"][0]["status"])
-    assert statuses == ["synced", "synced", "synced"]
+    assert statuses == ["triggered", "triggered", "triggered"]
     assert len(sync_calls(seeded)) == 3
     again = sample("harbor.json")  # the last push, redelivered: a duplicate
     again["event_data"]["resources"][0]["digest"] = digests[-1]
@@ -178,8 +184,8 @@ def test_a_tag_moved_back_to_an_earlier_digest_is_synced_again(call: Caller, see
 
 def test_without_a_push_identity_every_delivery_syncs(call: Caller, seeded: Any) -> None:
     # Quay sends no digest: a redelivery cannot be told from a re-push of the tag, so both sync.
-    assert body_of(call(sample("quay.json")))["results"][0]["status"] == "synced"
-    assert body_of(call(sample("quay.json")))["results"][0]["status"] == "synced"
+    assert body_of(call(sample("quay.json")))["results"][0]["status"] == "triggered"
+    assert body_of(call(sample("quay.json")))["results"][0]["status"] == "triggered"
     assert len(sync_calls(seeded)) == 2
 
 
@@ -198,7 +204,7 @@ def test_failures_are_not_remembered(call: Caller, seeded: Any) -> None:
     assert result["status"] == "failed" and result["reason"].startswith("SWR unavailable: POST ")
     assert result["targets"][0]["retryable"] is True
     again = call(sample("harbor.json"))
-    assert again.status == 200 and body_of(again)["results"][0]["status"] == "synced"
+    assert again.status == 200 and body_of(again)["results"][0]["status"] == "triggered"
     assert len(sync_calls(seeded)) == 3
 
 
@@ -228,20 +234,29 @@ def test_partial_failure_is_503_and_redelivery_finishes(call: Caller, seeded: An
     }
     first = call(envelope)
     assert first.status == 503
-    assert [r["status"] for r in body_of(first)["results"]] == ["synced", "failed"]
+    assert [r["status"] for r in body_of(first)["results"]] == ["triggered", "failed"]
     again = call(envelope)
     assert again.status == 200
-    assert [r["status"] for r in body_of(again)["results"]] == ["duplicate", "synced"]
+    assert [r["status"] for r in body_of(again)["results"]] == ["duplicate", "triggered"]
     paths = [c["path"] for c in sync_calls(seeded)]
     assert paths.count(SYNC_PATH) == 1  # the synced tag was not synced again
 
 
-def test_swr_reported_failed_tag_is_retryable(call: Caller, seeded: Any) -> None:
-    # The tag does not exist in the source: SWR answers 200 with it in the failed list.
+def test_swr_200_list_is_kept_verbatim_and_claims_nothing(call: Caller, seeded: Any, log_lines: Any) -> None:
+    # The tag does not exist in the source: the emulator answers 200 with it in the list. Was a 503 "failed"
+    # ("SWR reported the tag as failed"): the seed pages disagree on what the list means (tags synced, or tags
+    # that failed), so a 200 is "triggered" and the list is kept as SWR sent it, beside the result.
     response = call({"namespace": "demo", "repository": "team/app", "tags": ["v404"], "digest": DIGEST})
-    assert response.status == 503
+    assert response.status == 200
     (result,) = body_of(response)["results"]
-    assert result["status"] == "failed" and result["reason"] == "SWR reported the tag as failed to sync"
+    assert (result["status"], result["reason"]) == ("triggered", "sync triggered to 1 target(s)")
+    (target,) = result["targets"]
+    assert (target["status"], target["swr_list"]) == ("triggered", ["v404"])
+    (decision,) = [line for line in log_lines() if line["message"] == "push decision"]
+    assert decision["status"] == "triggered" and decision["targets"][0]["swr_list"] == ["v404"]
+    (call_line,) = [line for line in log_lines() if line["message"] == "sync_images call"]
+    assert call_line["triggered"] is True and call_line["swr_list"] == ["v404"]
+    assert "synced" not in json.dumps(body_of(response)) and "synced" not in json.dumps(decision)
 
 
 # -- errors from SWR ----------------------------------------------------------------------------------------
@@ -393,7 +408,7 @@ def test_dry_run_env_and_query(seeded: Any, caller_for: Callable[..., Caller]) -
     # a dry run does not mark the push as done
     assert (
         body_of(normal(sample("harbor.json"), query={"dry_run": ["false"]}))["results"][0]["status"]
-        == "synced"
+        == "triggered"
     )
 
 
@@ -403,7 +418,7 @@ def test_decision_log_one_line_per_tag(call: Caller, log_lines: Callable[[], lis
     lines = log_lines()
     decisions = [line for line in lines if line["message"] == "push decision"]
     assert [(d["tag"], d["status"]) for d in decisions] == [
-        ("v2", "synced"),
+        ("v2", "triggered"),
         ("v3-rc1", "skipped"),
         ("v1", "rejected"),
     ]

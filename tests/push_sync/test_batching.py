@@ -82,11 +82,11 @@ def test_run_groups_bounded_concurrency_and_order() -> None:
 
     outcomes = run_groups(groups, call, concurrency=3)
     assert [o.group for o in outcomes] == groups
-    assert all(o.ok for o in outcomes)
+    assert all(o.triggered for o in outcomes)
     assert 1 < peak <= 3
 
 
-def test_run_groups_reports_failed_tags_and_exceptions() -> None:
+def test_run_groups_keeps_swr_list_verbatim_and_reports_exceptions() -> None:
     groups = [
         SyncGroup("demo", "a", "ap-southeast-1", "demo", False, ("v1", "v2")),
         SyncGroup("demo", "b", "ap-southeast-1", "demo", False, ("v1",)),
@@ -105,9 +105,10 @@ def test_run_groups_reports_failed_tags_and_exceptions() -> None:
         return ["v2", "v2"]
 
     a, b, c, d = run_groups(groups, call, concurrency=4)
-    assert (a.ok, a.failed_tags, a.synced_tags, a.retryable) == (False, ("v2",), ("v1",), True)
-    assert a.tag_failed("v2") and not a.tag_failed("v1")
-    assert b.error is errors["b"] and b.retryable and b.synced_tags == ()
+    # A 200 triggered the sync; SWR's list is kept as sent (repeats too) and read as neither synced nor failed.
+    # (It used to be read as the failed tags: a 503 "failed" for v2.)
+    assert (a.triggered, a.swr_list, a.retryable) == (True, ("v2", "v2"), False)
+    assert b.error is errors["b"] and b.retryable and not b.triggered
     assert c.error is errors["c"] and not c.retryable
     assert d.retryable
 
@@ -120,7 +121,7 @@ def test_run_groups_inline_for_one_group_and_empty() -> None:
         seen.append(threading.current_thread().name)
 
     outcomes = run_groups([group], call, concurrency=8)
-    assert outcomes[0].ok and seen == [threading.main_thread().name]
+    assert outcomes[0].triggered and seen == [threading.main_thread().name]
     assert run_groups([], lambda g: None) == []
 
 
@@ -147,7 +148,7 @@ def test_sync_call_uses_client() -> None:
 
     group = SyncGroup("demo", "team/app", "ap-southeast-1", "dr", False, ("v1", "v9"))
     (outcome,) = run_groups([group], sync_call(FakeClient()))  # type: ignore[arg-type]
-    assert isinstance(outcome, GroupOutcome) and outcome.failed_tags == ("v9",)
+    assert isinstance(outcome, GroupOutcome) and outcome.swr_list == ("v9",)
     assert calls == [
         (
             "demo",

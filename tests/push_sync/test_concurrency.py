@@ -48,7 +48,7 @@ def test_concurrent_duplicates_sync_once(
     responses = deliver_together(callers, PUSH)
     assert [r.status for r in responses] == [200, 200]
     statuses = sorted(body_of(r)["results"][0]["status"] for r in responses)
-    assert statuses == ["duplicate", "synced"]
+    assert statuses == ["duplicate", "triggered"]
     assert len(sync_calls(seeded)) == 1
 
 
@@ -94,7 +94,7 @@ def test_redis_down_fails_open(
     pytest.importorskip("redis")
     call = caller_for(SWR_ENDPOINT=seeded.url, IDEMPOTENCY_REDIS_URL="redis://127.0.0.1:1/0")
     response = call(PUSH)
-    assert response.status == 200 and body_of(response)["results"][0]["status"] == "synced"
+    assert response.status == 200 and body_of(response)["results"][0]["status"] == "triggered"
     assert len(sync_calls(seeded)) == 1
     warnings = [line for line in log_lines() if line["level"] == "warning"]
     assert warnings and warnings[0]["message"] == "idempotency store unavailable: proceeding without"

@@ -59,7 +59,7 @@ def test_apig_base64_sample(app_env: Any) -> None:
     assert result["isBase64Encoded"] is False
     assert result["headers"]["X-Correlation-Id"] == "harbor-delivery-0001"
     body = json.loads(result["body"])
-    assert body["results"][0]["status"] == "synced"
+    assert body["results"][0]["status"] == "triggered"
     assert sync_calls(app_env) == [{"method": "POST", "path": SYNC_PATH, "body": EXPECTED_BODY}]
 
 
@@ -74,14 +74,14 @@ def test_eventgrid_sample(app_env: Any) -> None:
     result = invoke("push-sync", load("eventgrid-harbor.json"))
     # Non-HTTP triggers get the JSON answer itself; the HTTP status is in summary.http_status.
     assert result["summary"]["http_status"] == 200
-    assert result["results"][0]["status"] == "synced"
+    assert result["results"][0]["status"] == "triggered"
     assert sync_calls(app_env) == [{"method": "POST", "path": SYNC_PATH, "body": EXPECTED_BODY}]
 
 
 def test_openfaas_sample(app_env: Any) -> None:
     result = invoke("push-sync", load("openfaas-harbor.json"))
     assert result["statusCode"] == 200, result
-    assert json.loads(result["body"])["results"][0]["status"] == "synced"
+    assert json.loads(result["body"])["results"][0]["status"] == "triggered"
     assert sync_calls(app_env) == [{"method": "POST", "path": SYNC_PATH, "body": EXPECTED_BODY}]
 
 
@@ -143,7 +143,7 @@ class _Gateway(BaseHTTPRequestHandler):
 
 
 @pytest.mark.parametrize(
-    "fmt", ["harbor", "harbor-cloudevents", "distribution", "distribution-v1", "dockerhub"]
+    "fmt", ["harbor", "harbor-cloudevents", "distribution", "distribution-v1", "dockerhub", "zot"]
 )
 def test_real_webhook_delivery_from_the_emulator(app_env: Any, fmt: str) -> None:
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Gateway)

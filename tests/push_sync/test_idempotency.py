@@ -46,21 +46,21 @@ def test_claim_complete_duplicate(store: Store) -> None:
     first = store.claim("k", 5_000)
     assert first.state == "acquired" and first.token
     assert store.claim("k", 5_000).state == "busy"
-    store.complete("k", first.token, {"status": "synced", "n": 1}, 60)
+    store.complete("k", first.token, {"status": "triggered", "n": 1}, 60)
     done = store.claim("k", 5_000)
-    assert done.state == "done" and done.result == {"status": "synced", "n": 1}
+    assert done.state == "done" and done.result == {"status": "triggered", "n": 1}
 
 
 def test_a_result_counts_only_for_the_push_it_records(store: Store) -> None:
     """The tag moved to another digest after this result was stored: the push is new, not a duplicate."""
     first = store.claim("k", 5_000, "sha256:aa")
-    store.complete("k", first.token, {"status": "synced", "identity": "sha256:aa"}, 60)
+    store.complete("k", first.token, {"status": "triggered", "identity": "sha256:aa"}, 60)
     assert store.claim("k", 5_000, "sha256:aa").state == "done"
     moved = store.claim("k", 5_000, "sha256:bb")
     assert moved.state == "acquired"
     assert store.claim("k", 5_000, "sha256:aa").state == "done"  # the last synced push is still aa's
     assert store.claim("k", 5_000, "sha256:cc").state == "busy"  # one sync of a tag at a time
-    store.complete("k", moved.token, {"status": "synced", "identity": "sha256:bb"}, 60)
+    store.complete("k", moved.token, {"status": "triggered", "identity": "sha256:bb"}, 60)
     assert store.claim("k", 5_000, "sha256:bb").state == "done"
     assert store.claim("k", 5_000, "sha256:aa").state == "acquired"  # back to the first digest: a rollback
 
@@ -68,7 +68,7 @@ def test_a_result_counts_only_for_the_push_it_records(store: Store) -> None:
 def test_wait_for_a_different_push_returns_when_the_lock_is_released(store: Store) -> None:
     """A stored result of another push must not make a waiter spin or return early while the lock is held."""
     first = store.claim("k", 5_000, "sha256:aa")
-    store.complete("k", first.token, {"status": "synced", "identity": "sha256:aa"}, 60)
+    store.complete("k", first.token, {"status": "triggered", "identity": "sha256:aa"}, 60)
     holder = store.claim("k", 5_000, "sha256:bb")
     assert holder.state == "acquired"
     started = time.monotonic()
@@ -94,13 +94,13 @@ def test_release_with_a_stale_token_keeps_the_new_lock(store: Store) -> None:
     assert second.state == "acquired"
     store.release("k", first.token)  # must not free the second holder's lock
     assert store.claim("k", 5_000).state == "busy"
-    store.complete("k", first.token, {"status": "synced"}, 60)  # stale completion stores, keeps lock owner
+    store.complete("k", first.token, {"status": "triggered"}, 60)  # stale completion stores, keeps lock owner
     assert store.claim("k", 5_000).state == "done"
 
 
 def test_wait_returns_when_the_holder_finishes(store: Store) -> None:
     first = store.claim("k", 5_000)
-    threading.Timer(0.05, lambda: store.complete("k", first.token, {"status": "synced"}, 60)).start()
+    threading.Timer(0.05, lambda: store.complete("k", first.token, {"status": "triggered"}, 60)).start()
     started = time.monotonic()
     claim = acquire(store, "k", 5_000, time.monotonic() + 2.0)
     assert claim.state == "done"
@@ -122,7 +122,7 @@ def test_takes_over_when_the_holder_fails(store: Store) -> None:
 
 def test_results_expire(store: Store, request: pytest.FixtureRequest) -> None:
     first = store.claim("k", 5_000)
-    store.complete("k", first.token, {"status": "synced"}, 7)
+    store.complete("k", first.token, {"status": "triggered"}, 7)
     assert store.claim("k", 5_000).state == "done"
     if isinstance(store, RedisStore):
         import redis

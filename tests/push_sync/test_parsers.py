@@ -92,7 +92,6 @@ def test_harbor_defensive_fallbacks() -> None:
             "resources": [
                 {"digest": D, "resource_url": "swr.example.com:443/demo/team/app:v7"},
                 {"tag": "v8"},
-                "garbage",
             ],
             "repository": {"namespace": "demo", "name": "team/app"},
         },
@@ -100,7 +99,12 @@ def test_harbor_defensive_fallbacks() -> None:
     result = parse(body)
     assert pushes(result) == [("demo", "team/app", "v7", "harbor"), ("demo", "team/app", "v8", "harbor")]
     assert result.events[0].digest == D
-    assert reasons(result) == ["digest-only push (no tag): nothing to sync"]
+    assert reasons(result) == []
+    # A resource that names neither tag nor digest cannot be read: the delivery is refused (it used to be
+    # dropped silently), so that Harbor keeps it and an operator sees it.
+    body["event_data"]["resources"].append("garbage")
+    with pytest.raises(PayloadError, match="names neither a tag nor a digest"):
+        parse(body)
 
 
 def test_harbor_repository_only_in_resource_url() -> None:
@@ -111,8 +115,10 @@ def test_harbor_repository_only_in_resource_url() -> None:
     assert pushes(parse(body)) == [("demo", "a/b/c", "latest", "harbor")]
 
 
-def test_harbor_without_resources() -> None:
-    assert reasons(parse({"type": "PUSH_ARTIFACT", "event_data": {}})) == ["push event without resources"]
+def test_harbor_without_resources_is_refused() -> None:
+    # Was a 200 "ignored": a push whose tags cannot be read is a 400 now (rule 1).
+    with pytest.raises(PayloadError, match="without resources: cannot read the pushed tags"):
+        parse({"type": "PUSH_ARTIFACT", "event_data": {}})
 
 
 @pytest.mark.parametrize(
@@ -181,7 +187,8 @@ def test_eventgrid_data_as_string_and_base64() -> None:
     assert pushes(parse(as_b64)) == [(*EXPECTED, "harbor")]
 
 
-def test_eventgrid_unrelated_events_are_acknowledged() -> None:
+def test_eventgrid_events_of_unknown_types_are_refused() -> None:
+    # Was a 200 "ignored": an event of a type no table lists could be a push, so it is a 400 naming why.
     obs = {
         "events": [
             {
@@ -193,13 +200,13 @@ def test_eventgrid_unrelated_events_are_acknowledged() -> None:
             }
         ]
     }
-    result = parse(obs)
-    assert result.events == []
-    (reason,) = reasons(result)
-    assert reason.startswith("CloudEvent object:put: data is not a push payload (unrecognised payload")
-    assert reasons(parse({"specversion": "1.0", "type": "x", "id": "1", "source": "s"})) == [
-        "CloudEvent x carries no data"
-    ]
+    with pytest.raises(PayloadError) as err:
+        parse(obs)
+    assert str(err.value).startswith(
+        "CloudEvent object:put (source HC.OBS): data is not a recognised push payload (unrecognised payload"
+    )
+    with pytest.raises(PayloadError, match="carries no data, and its type is not a known event type"):
+        parse({"specversion": "1.0", "type": "x", "id": "1", "source": "s"})
 
 
 def test_cloudevent_with_harbor_shaped_data_in_another_type() -> None:
@@ -208,19 +215,19 @@ def test_cloudevent_with_harbor_shaped_data_in_another_type() -> None:
         {"specversion": "1.0", "id": "1", "source": "swr", "type": "swr.artifact.pushed", "data": data}
     )
     assert pushes(pushed) == [(*EXPECTED, "cloudevents-harbor")]
-    deleted = parse(
-        {"specversion": "1.0", "id": "1", "source": "swr", "type": "swr.artifact.deleted", "data": data}
-    )
-    assert deleted.events == [] and reasons(deleted) == ["event type swr.artifact.deleted is not a push"]
+    # Was a 200 "ignored": a type that does not say push is not thereby a non-push.
+    with pytest.raises(PayloadError, match="Harbor-shaped data, but the type does not say push"):
+        parse(
+            {"specversion": "1.0", "id": "1", "source": "swr", "type": "swr.artifact.deleted", "data": data}
+        )
 
 
 def test_cloudevents_nesting_is_bounded() -> None:
     event: dict[str, Any] = load("harbor.json")
     for i in range(6):
         event = {"specversion": "1.0", "id": str(i), "source": "s", "type": "t", "data": event}
-    result = parse(event)
-    assert result.events == []
-    assert "nested too deeply" in reasons(result)[0]
+    with pytest.raises(PayloadError, match="nested too deeply"):
+        parse(event)
 
 
 # -- Distribution -------------------------------------------------------------------------------------------
@@ -257,7 +264,6 @@ def test_distribution_ignores_layers_pulls_deletes_mounts_and_digest_pushes() ->
             dist("delete", m),
             dist("mount", m),
             dist("push", m, tag=None),
-            {"id": "y", "action": "push", "target": {"repository": "demo/x"}},
             dist("push", m, tag="v2"),
         ]
     }
@@ -270,8 +276,16 @@ def test_distribution_ignores_layers_pulls_deletes_mounts_and_digest_pushes() ->
         "action delete is not a push",
         "action mount is not a push",
         "digest-only push (no tag): nothing to sync",
-        "push without mediaType or tag",
     ]
+
+
+def test_distribution_unreadable_or_unknown_events_are_refused() -> None:
+    # Were 200 "ignored": a push with neither mediaType nor tag, or an unknown action, could be a push.
+    unreadable = {"id": "y", "action": "push", "target": {"repository": "demo/x"}}
+    with pytest.raises(PayloadError, match="has neither mediaType nor tag"):
+        parse({"events": [dist("push", MANIFESTS[0]), unreadable]})
+    with pytest.raises(PayloadError, match="unknown action 'replicate'"):
+        parse({"events": [dist("replicate", MANIFESTS[0])]})
 
 
 def test_distribution_single_segment_repository_is_rejected() -> None:
@@ -300,9 +314,8 @@ def test_quay_tags_as_map_and_empty() -> None:
     assert pushes(result) == [("demo", "team/app", "latest", "quay"), ("demo", "team/app", "v2", "quay")]
     assert [e.digest for e in result.events] == ["", D]
     assert reasons(parse(load("quay.json") | {"updated_tags": []})) == ["no updated tags"]
-    assert reasons(parse(load("quay.json") | {"updated_tags": 5})) == [
-        "updated_tags is int, not a list or map"
-    ]
+    with pytest.raises(PayloadError, match="updated_tags is a number, not a list or map"):
+        parse(load("quay.json") | {"updated_tags": 5})  # was a 200 "ignored"
 
 
 def test_quay_repository_without_namespace() -> None:

@@ -294,7 +294,7 @@ def run_soak(
                     figures.duplicated.append(f"{label} ({count} jobs)")
                 if count >= 1:
                     figures.tags_synced += 1
-                elif push.last_status >= 300 and push.last_results.get(tag) not in ("synced", "duplicate"):
+                elif push.last_status >= 300 and push.last_results.get(tag) not in ("triggered", "duplicate"):
                     figures.tags_reported_failed += 1
                 else:
                     figures.losses += 1

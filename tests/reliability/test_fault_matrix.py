@@ -155,16 +155,16 @@ class PushScenario(Scenario):
             assert set(targets) == set(PUSH_TARGETS), result
             for (region, namespace), target in targets.items():
                 job_key = (*key, region, namespace)
-                if target["status"] == "synced":
+                if target["status"] == "triggered":
                     assert jobs[job_key] >= 1, f"{job_key} reported synced but SWR has no job"
                 else:
                     assert target["status"] == "failed" and target.get("retryable") is True, target
-            if result["status"] != "synced":
+            if result["status"] != "triggered":
                 assert result["status"] == "failed", result
                 assert out.status in (502, 503) and out.header("Retry-After"), (out.status, out.headers)
         if absorbed:
             assert out.status == 200, out.body
-            assert all(r["status"] == "synced" for r in results.values())
+            assert all(r["status"] == "triggered" for r in results.values())
 
 
 class MonitorScenario(Scenario):
@@ -212,7 +212,7 @@ class MonitorScenario(Scenario):
             else:
                 assert outcome in ("error", "skipped_deadline", "rejected", "history_incomplete"), outcome
         for group in report["resync"]["groups"]:
-            if group["outcome"] == "accepted":
+            if group["outcome"] == "triggered":
                 for tag in group["tags"]:
                     key = (
                         "demo",

@@ -23,7 +23,23 @@ from hypothesis import strategies as st
 
 from functions.push_sync.detect import decode, parse_payload, route
 from functions.push_sync.model import ParseResult, PayloadError
-from functions.push_sync.parsers import cloudevents, common, distribution, dockerhub, generic, harbor, quay
+from functions.push_sync.parsers import (
+    acr,
+    alibaba,
+    cloudevents,
+    common,
+    distribution,
+    dockerhub,
+    ecr,
+    generic,
+    gitea,
+    harbor,
+    jfrog,
+    pubsub,
+    quay,
+    zot,
+)
+from functions.push_sync.parsers.common import UnreadablePush
 from localdev.context import FunctionGraphContext, OpenFaaSEvent
 from localdev.emulator import Emulator
 from shared import names
@@ -122,6 +138,13 @@ PARSERS = {
     "dockerhub": dockerhub.parse,
     "quay": quay.parse,
     "generic": generic.parse,
+    "jfrog": jfrog.parse,
+    "gitea": gitea.parse,
+    "acr": acr.parse,
+    "alibaba-acr": alibaba.parse,
+    "ecr": ecr.parse,
+    "pubsub": lambda data: pubsub.parse(data, route, 0),
+    "zot": lambda data: zot.parse("zotregistry.image.updated", data, {}),
     "cloudevents": lambda data: cloudevents.parse(data, route, 0),
     "eventgrid-batch": lambda data: cloudevents.parse_batch(data, route, 0),
     "route": lambda data: route(data, 0),
@@ -148,7 +171,11 @@ def test_parsers_never_raise(data: dict[str, Any]) -> None:
 def test_harbor_event_data_never_raises(payload: Any, source: str) -> None:
     figures.add("fuzz examples run")
     result = ParseResult(source)
-    harbor.parse_event_data(payload, result, source)
+    try:
+        harbor.parse_event_data(payload, result, source)
+    except UnreadablePush as err:  # a push it cannot read is refused (400), never dropped
+        check_error(err)
+        return
     check_result(result)
 
 
@@ -167,8 +194,13 @@ def test_resource_url_split_never_raises(url: str) -> None:
 def test_add_push_validates_everything(tag: Any, digest: Any, full_name: Any, ns: Any, repo: Any) -> None:
     figures.add("fuzz examples run")
     result = ParseResult("generic")
-    common.add_push(result, "generic", tag, digest, full_name=full_name)
-    common.add_push(result, "generic", tag, digest, namespace=ns, repository=repo)
+    try:
+        common.add_push(result, "generic", tag, digest, full_name=full_name)
+        common.add_push(result, "generic", tag, digest, namespace=ns, repository=repo)
+    except UnreadablePush as err:  # neither tag nor digest: refused (400), never dropped
+        assert not common.text(tag) and not common.text(digest)
+        check_error(err)
+        return
     check_result(result)
 
 

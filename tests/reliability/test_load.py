@@ -96,7 +96,9 @@ def test_200_concurrent_deliveries(stack: Any) -> None:
     assert statuses == {200: DELIVERIES}, statuses
     for (repository, tag), (_, data, _, _) in zip(pushes, answers, strict=True):
         (result,) = data["results"]
-        assert (result["repository"], result["tag"], result["status"]) == (repository, tag, "synced"), result
+        assert (result["repository"], result["tag"], result["status"]) == (repository, tag, "triggered"), (
+            result
+        )
     jobs = Counter(
         (j["repoName"], j["tag"])
         for j in state.jobs()

@@ -321,5 +321,5 @@ def _apply(
         for tag in group.tags:
             memo.put(_triggered_key(repo, group.region, group.target_namespace, tag), "1", triggered_ttl)
         outcome.triggered += len(group.tags)
-        if result.failed_tags:
-            outcome.swr_lists.append({**group.to_dict(), "swr_list": list(result.failed_tags)})
+        if result.swr_list:
+            outcome.swr_lists.append({**group.to_dict(), "swr_list": list(result.swr_list)})

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from functions.push_sync.model import Ignored, ParseResult, PayloadError, PushEvent, Rejected
@@ -28,8 +29,19 @@ _JSON_KINDS = {
 
 
 class UnreadablePush(PayloadError):
-    """The event says it is a push, but its data cannot be read (→ 400). A 200 "ignored" would stop the sender's
+    """The event is, or could be, a push, but it cannot be read (→ 400). A 200 "ignored" would stop the sender's
     retries and lose the tag, so an envelope (EventGrid, another CloudEvent) never turns this into an ignore."""
+
+
+def unknown_kind(
+    fmt: str, field: str, value: str, pushes: Iterable[str], others: Iterable[str]
+) -> UnreadablePush:
+    """The error for an event type a format's table does not list: it could be a push, so it is a 400 that names
+    the types known, never an ignore (rule: only a positively identified non-push is acknowledged)."""
+    return UnreadablePush(
+        f"{fmt}: unknown {field} {show(value)!r}: cannot tell whether it is a push "
+        f"(pushes: {sorted(pushes)}; acknowledged non-pushes: {sorted(others)})"
+    )
 
 
 class _DuplicateKey(ValueError):
@@ -119,6 +131,11 @@ def add_push(
     else:
         raw_ns, raw_repo = text(namespace, 300), text(repository, 300)
     where = {"namespace": show(raw_ns), "repository": show(raw_repo)}
+    if not tag_s and not digest_s:
+        raise UnreadablePush(
+            f"{source}: push of {show(raw_ns + '/' + raw_repo)} names neither a tag nor a digest: "
+            "cannot tell what was pushed"
+        )
     if is_digest_only(tag_s):
         result.ignored.append(
             Ignored("digest-only push (no tag): nothing to sync", source, {**where, "digest": show(digest_s)})

@@ -14,7 +14,9 @@ FORMAT = "dockerhub"
 
 
 def looks_like(data: dict[str, Any]) -> bool:
-    return isinstance(data.get("push_data"), dict) and isinstance(data.get("repository"), dict)
+    repo = data.get("repository")
+    # Alibaba ACR sends the same two objects; its repository has repo_full_name (Docker Hub's: repo_name).
+    return isinstance(data.get("push_data"), dict) and isinstance(repo, dict) and "repo_full_name" not in repo
 
 
 def parse(data: dict[str, Any]) -> ParseResult:

@@ -8,7 +8,8 @@ Shape (Harbor v2 ``src/pkg/notifier/model/event.go``)::
 
 SWR EE's body is UNCONFIRMED: fields are read defensively (``event_type``/``data`` aliases, names and tags
 recovered from ``resource_url`` when missing), and the raw payload is logged at debug level. ``event_data`` may
-also arrive as JSON text. A push whose ``event_data`` is missing or cannot be read is a 400, not an ignore.
+also arrive as JSON text. A push whose ``event_data`` is missing or cannot be read, and a type that is neither a
+push nor one of Harbor's other types, is a 400, not an ignore.
 """
 
 from __future__ import annotations
@@ -25,16 +26,34 @@ from functions.push_sync.parsers.common import (
     obj,
     show,
     text,
+    unknown_kind,
 )
 
 PUSH_TYPES = {"PUSH_ARTIFACT", "HARBOR.ARTIFACT.PUSHED"}
+# Harbor's other Default-format event types (docs: configure-webhooks; older docs add the chart events).
+OTHER_TYPES = {
+    "PULL_ARTIFACT",
+    "DELETE_ARTIFACT",
+    "SCANNING_COMPLETED",
+    "SCANNING_STOPPED",
+    "SCANNING_FAILED",
+    "QUOTA_EXCEED",
+    "QUOTA_WARNING",
+    "REPLICATION",
+    "TAG_RETENTION",
+    "UPLOAD_CHART",
+    "DOWNLOAD_CHART",
+    "DELETE_CHART",
+}
 FORMAT = "harbor"
 
 
 def looks_like(data: dict[str, Any]) -> bool:
     kind = data.get("type", data.get("event_type"))
-    return isinstance(kind, str) and (
-        "event_data" in data or "occur_at" in data or kind.upper() in PUSH_TYPES
+    return (
+        "specversion" not in data
+        and isinstance(kind, str)
+        and ("event_data" in data or "occur_at" in data or kind.upper() in PUSH_TYPES)
     )
 
 
@@ -49,9 +68,11 @@ def parse_event(data: dict[str, Any], result: ParseResult, source: str) -> None:
     delivered inside a ``harbor.artifact.pushed`` CloudEvent. Raises :class:`UnreadablePush` (→ 400) for a push
     whose ``event_data`` is missing or cannot be read."""
     kind = text(data.get("type", data.get("event_type")), 100)
-    if kind.upper() not in PUSH_TYPES:
+    if kind.upper() in OTHER_TYPES:
         result.ignored.append(Ignored(f"event type {show(kind)} is not a push", source, {"type": show(kind)}))
         return
+    if kind.upper() not in PUSH_TYPES:
+        raise unknown_kind("Harbor", "event type", kind, PUSH_TYPES, OTHER_TYPES)
     key = "event_data" if data.get("event_data") is not None else "data"
     payload = data.get(key)
     if payload is None:
@@ -82,10 +103,9 @@ def parse_event_data(payload: Any, result: ParseResult, source: str) -> None:
         full_name = f"{text(repo.get('namespace'))}/{text(repo.get('name'))}"
     resources = items(data.get("resources"))
     if not resources:
-        result.ignored.append(
-            Ignored("push event without resources", source, {"repository": show(full_name)})
+        raise UnreadablePush(
+            f"push event of {show(full_name)} without resources: cannot read the pushed tags"
         )
-        return
     for resource in resources:
         res = obj(resource)
         url_name, url_tag, url_digest = split_resource_url(text(res.get("resource_url")))

@@ -8,7 +8,14 @@ from __future__ import annotations
 from typing import Any
 
 from functions.push_sync.model import Ignored, ParseResult
-from functions.push_sync.parsers.common import DIGEST_ALGORITHMS, add_push, show, text
+from functions.push_sync.parsers.common import (
+    DIGEST_ALGORITHMS,
+    UnreadablePush,
+    add_push,
+    json_kind,
+    show,
+    text,
+)
 
 FORMAT = "quay"
 
@@ -29,8 +36,7 @@ def parse(data: dict[str, Any]) -> ParseResult:
     elif isinstance(updated, list):
         pairs = [(t, "") for t in updated]
     else:
-        result.ignored.append(Ignored(f"updated_tags is {type(updated).__name__}, not a list or map", FORMAT))
-        return result
+        raise UnreadablePush(f"Quay push: updated_tags is {json_kind(updated)}, not a list or map")
     if not pairs:
         result.ignored.append(Ignored("no updated tags", FORMAT, {"repository": show(full_name)}))
     for tag, image in pairs:
