@@ -27,6 +27,7 @@ from functions.push_sync.idempotency import (
     Store,
     StoreUnavailable,
     acquire,
+    bounded_by,
     get_store,
     idempotency_key,
 )
@@ -145,13 +146,28 @@ def _process(settings: PushSyncSettings, invocation: Invocation, work: list[TagW
     if not pending:
         return 0
 
-    store = settle_store = _store(settings)
+    store = _store(settings)
     remaining = invocation.remaining_ms()
     lock_ms = int(min(max(remaining or DEFAULT_LOCK_MS, 5_000), 900_000))
     wait_until = time.monotonic() + min(
         settings.idempotency_wait_seconds, max(0.0, (remaining or 1e9) / 4000)
     )
     to_sync: list[TagWork] = []
+    # Every store command ends with the invocation, whatever the store's own timeout.
+    with bounded_by(None if remaining is None else time.monotonic() + remaining / 1000.0):
+        return _claim_sync_settle(settings, invocation, pending, store, lock_ms, wait_until, to_sync)
+
+
+def _claim_sync_settle(
+    settings: PushSyncSettings,
+    invocation: Invocation,
+    pending: list[TagWork],
+    store: Store | None,
+    lock_ms: int,
+    wait_until: float,
+    to_sync: list[TagWork],
+) -> int:
+    settle_store = store
     try:
         for w in pending:
             if store is not None and w.decision.event.identity:
