@@ -18,7 +18,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from shared import signer
+from shared import signer, wirejson
 from shared.errors import AuthError
 from shared.http import Deadline, HttpRequest, RetryPolicy, Transport, call_with_retries
 from shared.redact import register_secret
@@ -211,7 +211,7 @@ def _expires_at(body: bytes, now: datetime) -> datetime:
     a value without a zone is UTC here (IAM speaks UTC), never the machine's local time.
     """
     try:
-        text = json.loads(body)["token"]["expires_at"]
+        text = wirejson.loads(body)["token"]["expires_at"]
         match = _ISO_UTC.fullmatch(text.strip())
         if not match:
             raise ValueError(text)

@@ -244,12 +244,12 @@ def parse_error_body(body: bytes) -> ErrorInfo:
     ``{error_code, error_msg, request_id}``, IAM ``{error: {code, message, title}}``. Anything else gives
     an ErrorInfo with the first 200 characters of the text as its message.
     """
-    import json
+    from shared import wirejson
 
     text = body.decode("utf-8", "replace")
     try:
-        data = json.loads(text) if text.strip() else None
-    except ValueError:
+        data = wirejson.loads(text) if text.strip() else None
+    except wirejson.JsonError:  # not JSON, nested too deeply, odd numbers: the text is the message
         data = None
     if isinstance(data, list) and data and isinstance(data[0], dict):
         data = data[0]

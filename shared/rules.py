@@ -28,13 +28,13 @@ wins).
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from shared import wirejson
 from shared.endpoints import valid_region
 from shared.errors import ConfigError
 from shared.names import InvalidName, validate_namespace
@@ -168,7 +168,7 @@ class RuleSet:
     def parse(cls, text: str | bytes, source: str = "SYNC_RULES") -> RuleSet:
         """Parse and validate rules JSON; raises :class:`ConfigError` listing every problem."""
         try:
-            data = json.loads(text)
+            data = wirejson.loads(text)
         except ValueError as err:
             raise ConfigError([f"{source}: invalid JSON: {err}"]) from None
         return cls.from_data(data, source)

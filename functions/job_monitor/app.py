@@ -3,7 +3,6 @@ answer. ``run_monitor`` takes its collaborators as arguments so tests can drive 
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -38,9 +37,10 @@ from functions.job_monitor.report import Report, iso, public_view
 from functions.job_monitor.resync import DRY_RUN, ERROR, ISSUED, REJECTED, SKIPPED, resync
 from functions.job_monitor.scope import pattern_problems, resolve
 from functions.job_monitor.settings import MonitorSettings
-from shared import logs
+from shared import logs, wirejson
 from shared.client import SwrClient
 from shared.http import Deadline
+from shared.paging import PageBudget
 from shared.runtime.credentials import bearer_matches
 from shared.runtime.model import Invocation, Response
 
@@ -116,7 +116,7 @@ def parse_overrides(invocation: Invocation, log: Any) -> tuple[Overrides, list[s
         if not req.body.strip():
             return Overrides(), []
         try:
-            data = json.loads(req.body)
+            data = wirejson.loads(req.body)
         except ValueError as err:
             raise BadRequest(400, "body must be a JSON object (or empty)") from err
         if not isinstance(data, dict):
@@ -133,7 +133,7 @@ def parse_overrides(invocation: Invocation, log: Any) -> tuple[Overrides, list[s
         if not isinstance(raw, str) or not raw.strip():
             return Overrides(), []
         try:
-            data = json.loads(raw)
+            data = wirejson.loads(raw)
         except ValueError:
             log.info("timer user_event is not JSON: ignored")
             return Overrides(), []
@@ -233,7 +233,10 @@ def run_monitor(
     report.resync_enabled, report.max_resync = opts.resync, settings.max_resync
     report.alerting_configured = bool(sinks)
 
-    repos, scope_gaps = resolve(client, opts.repos, opts.namespaces, settings.concurrency, scan_deadline)
+    budget = PageBudget(settings.max_scan_pages)
+    repos, scope_gaps = resolve(
+        client, opts.repos, opts.namespaces, settings.concurrency, scan_deadline, settings.max_pages, budget
+    )
     result = scan(
         client,
         repos,
@@ -242,6 +245,7 @@ def run_monitor(
         settings.max_pages,
         settings.concurrency,
         scan_deadline,
+        budget,
     )
     report.repos_in_scope, report.repos_scanned = len(repos), len(result.read)
     report.gaps = [*scope_gaps, *result.gaps]

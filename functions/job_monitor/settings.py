@@ -37,6 +37,9 @@ class MonitorSettings(SwrSettings):
     concurrency: int = Field(default=8, ge=1, le=64, alias="MONITOR_CONCURRENCY")
     page_size: int = Field(default=50, ge=1, le=1000, alias="MONITOR_PAGE_SIZE")
     max_pages: int = Field(default=200, ge=1, le=100_000, alias="MONITOR_MAX_PAGES")
+    # Pages a whole run may read (repository listings and job histories together): a listing that never
+    # ends, in any number of repositories, cannot hold the run past it.
+    max_scan_pages: int = Field(default=5_000, ge=1, le=10_000_000, alias="MONITOR_MAX_SCAN_PAGES")
     # -- time windows --
     period_seconds: int = Field(default=300, ge=1, le=7 * 86400, alias="MONITOR_PERIOD_SECONDS")
     settle_seconds: int = Field(default=300, ge=0, le=7 * 86400, alias="MONITOR_SETTLE_SECONDS")

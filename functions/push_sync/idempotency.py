@@ -38,6 +38,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
+from shared import wirejson
 from shared.rules import Target
 
 KEY_PREFIX = "swr-sync:push-sync:v2:"  # v2: one key per tag and targets, the identity in the stored result
@@ -324,8 +325,8 @@ class RedisStore:
         if raw is None:
             return None
         try:
-            value = json.loads(raw)
-        except (TypeError, ValueError):
+            value = wirejson.loads(raw)
+        except (TypeError, ValueError):  # wirejson.JsonError included: a value we cannot read is no result
             return None
         return value if isinstance(value, dict) else None
 
