@@ -14,7 +14,11 @@ HTTP behaviours (:data:`HTTP_BEHAVIOURS`):
 - ``garbage``: bytes that are not HTTP;
 - ``redirecting``: 302 to another host (whose path would receive the credentials);
 - ``dying``: 200 with a Content-Length of 1000, ten bytes, then the connection is closed;
-- ``offset_ignoring``: a full valid page of items, the same whatever ``offset`` asks (paging loops).
+Paging behaviours (:data:`PAGING_BEHAVIOURS`), valid answers that would make a naive listing loop:
+
+- ``offset_ignoring``: a full valid page of items, the same whatever ``offset`` asks;
+- ``endless_pages``: a full page of new items for every offset, forever;
+- ``limit_ignoring``: 200,000 items whatever ``limit`` asks.
 
 RESP behaviours (:data:`RESP_BEHAVIOURS`): ``trickle``, ``silent``, ``garbage``, ``dying``, ``never_ending``.
 """
@@ -112,16 +116,75 @@ def dying(conn: socket.socket, request: bytes, stop: threading.Event) -> None:
 
 
 def offset_ignoring(conn: socket.socket, request: bytes, stop: threading.Event) -> None:
-    """Always the same full page (50 items, the limit the clients ask), with no Content-Range."""
+    """Always the first page (as many items as ``limit`` asks), whatever ``offset`` asks; no Content-Range."""
     items = [
-        {"name": f"app{i}", "namespace": "demo", "id": i, "createdAt": "2099-01-01T00:00:00Z"}
-        for i in range(50)
+        {
+            "name": f"app{i}",
+            "namespace": "demo",
+            "id": i,
+            "status": "failed",
+            "createdAt": "2099-01-01T00:00:00Z",
+        }
+        for i in range(_query_int(request, "limit", 50))
     ]
     body = json.dumps(items).encode()
     conn.sendall(
         b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
         b"Connection: close\r\n\r\n%s" % (len(body), body)
     )
+
+
+def _query_int(request: bytes, name: str, default: int) -> int:
+    """``offset``/``limit`` from the request line: a plain query parameter or SWR's ``filter=...::N``."""
+    from urllib.parse import parse_qs, unquote, urlsplit
+
+    target = request.split(b" ", 2)[1].decode("latin-1")
+    query = parse_qs(urlsplit(target).query)
+    if name in query:
+        return int(query[name][0])
+    for part in unquote(query.get("filter", [""])[0]).split("|"):
+        key, _, value = part.partition("::")
+        if key == name:
+            return int(value)
+    return default
+
+
+def endless_pages(conn: socket.socket, request: bytes, stop: threading.Event) -> None:
+    """A full page of new items for every offset, forever (honours offset and limit, never ends)."""
+    offset, limit = _query_int(request, "offset", 0), _query_int(request, "limit", 50)
+    items = [
+        {
+            "name": f"app{i}",
+            "namespace": "demo",
+            "id": i,
+            "status": "success",
+            "createdAt": "2099-01-01T00:00:00Z",
+        }
+        for i in range(offset, offset + limit)
+    ]
+    body = json.dumps(items).encode()
+    conn.sendall(
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
+        b"Connection: close\r\n\r\n%s" % (len(body), body)
+    )
+
+
+def limit_ignoring(conn: socket.socket, request: bytes, stop: threading.Event) -> None:
+    """200,000 items whatever the limit (about 9 MB of JSON)."""
+    item = b'{"id":%d,"name":"app%d","namespace":"demo","status":"success"}'
+    body = b"[" + b",".join(item % (i, i) for i in range(200_000)) + b"]"
+    conn.sendall(
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
+        b"Connection: close\r\n\r\n" % len(body)
+    )
+    conn.sendall(body)
+
+
+PAGING_BEHAVIOURS: dict[str, Behaviour] = {
+    "offset_ignoring": offset_ignoring,
+    "endless_pages": endless_pages,
+    "limit_ignoring": limit_ignoring,
+}
 
 
 HTTP_BEHAVIOURS: dict[str, Behaviour] = {
@@ -230,7 +293,7 @@ class HostileServer:
 
 @contextmanager
 def hostile_http(name: str) -> Iterator[HostileServer]:
-    server = HostileServer({**HTTP_BEHAVIOURS, "offset_ignoring": offset_ignoring}[name])
+    server = HostileServer({**HTTP_BEHAVIOURS, **PAGING_BEHAVIOURS}[name])
     try:
         yield server
     finally:
