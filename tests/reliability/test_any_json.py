@@ -5,6 +5,7 @@ SWR stays permanent whatever its body holds."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from typing import Any
@@ -50,10 +51,8 @@ ODD_BODIES: dict[str, bytes] = {
 
 
 def _value_or_json_error(data: str | bytes) -> None:
-    try:
+    with contextlib.suppress(wirejson.JsonError):
         wirejson.loads(data)
-    except wirejson.JsonError:
-        pass
 
 
 json_values = st.recursive(
@@ -71,10 +70,7 @@ def test_any_generated_json_nested_up_to_100k_is_a_value_or_a_json_error(
     value: Any, depth: int, brackets: str
 ) -> None:
     inner = json.dumps(value)
-    if brackets == "[]":
-        text = "[" * depth + inner + "]" * depth
-    else:
-        text = '{"k":' * depth + inner + "}" * depth
+    text = "[" * depth + inner + "]" * depth if brackets == "[]" else '{"k":' * depth + inner + "}" * depth
     try:
         decoded = wirejson.loads(text)
     except wirejson.JsonError as err:
@@ -89,10 +85,8 @@ def test_any_generated_json_nested_up_to_100k_is_a_value_or_a_json_error(
 @given(st.binary(max_size=200) | st.text(max_size=200).map(str.encode))
 def test_any_bytes_are_a_value_or_a_json_error(data: bytes) -> None:
     _value_or_json_error(data)
-    try:
+    with contextlib.suppress(wirejson.JsonError):
         wirejson.loads_list(data, 3)
-    except wirejson.JsonError:
-        pass
 
 
 @pytest.mark.parametrize("name", sorted(ODD_BODIES))
