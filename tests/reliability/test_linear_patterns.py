@@ -123,3 +123,19 @@ def test_the_glob_nfa_matches_exactly_what_the_documented_regex_matches(glob: st
         return
     # Python's re is safe here: the inputs are at most 10 characters.
     assert pattern.matches(text) == bool(re.fullmatch(glob_to_regex(glob), text)), (glob, text)
+
+
+def test_a_pattern_the_engine_cannot_run_in_a_manual_monitor_call_is_a_400() -> None:
+    from functions.job_monitor.app import BadRequest, Overrides, options
+    from functions.job_monitor.settings import MonitorSettings
+
+    settings = MonitorSettings.model_validate(
+        {"SWR_ENDPOINT": "http://127.0.0.1:9", "SWR_AUTH_TOKEN": "t" * 40, "MONITOR_REPOS": "demo/app"}
+    )
+    with pytest.raises(BadRequest) as info:
+        options(settings, Overrides(repos=["demo/re:(a)\\1"]), "http", [])
+    assert info.value.status == 400
+    assert "cannot run in linear time" in " ".join(info.value.problems)
+    # A pattern that used to backtrack is simply accepted: its matching is linear now.
+    opts = options(settings, Overrides(repos=["demo/re:(a+)+b"]), "http", [])
+    assert opts.repos == ["demo/re:(a+)+b"]
