@@ -24,9 +24,9 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timezone
 from typing import Any, Protocol
 
+from shared import timeutil
 from shared.errors import ApiError, AuthError, ConfigError, DeadlineExceeded, NotFound, TransportError
 from shared.models import parse_error_body
 
@@ -254,19 +254,27 @@ class RetryPolicy:
         return self.rng.uniform(0.0, min(self.max_delay, self.base_delay * (2**attempt)))
 
 
+# A Retry-After further away than this is not honoured as given (the wait is capped by the policy anyway).
+MAX_RETRY_AFTER = 86_400.0
+
+
 def retry_after_seconds(value: str | None) -> float | None:
-    if not value:
+    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date), within
+    [0, :data:`MAX_RETRY_AFTER`]; None when absent or unreadable. Never raises, whatever the value."""
+    if not value or len(value) > 64:
         return None
     value = value.strip()
     if value.isascii() and value.isdigit():  # not "²": str.isdigit() accepts it, float() does not
-        return float(value)
+        return min(float(value), MAX_RETRY_AFTER)
     try:
         parsed = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError, IndexError):
         return None
-    if parsed.tzinfo is None:  # "-0000" parses naive: it is UTC, not the machine's local time
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return max(0.0, parsed.timestamp() - time.time())
+    if parsed is None:
+        return None
+    # "-0000" parses naive: it is UTC, not the machine's local time (timeutil.to_utc reads it so).
+    seconds = timeutil.to_utc(parsed).timestamp() - time.time()
+    return min(max(0.0, seconds), MAX_RETRY_AFTER)
 
 
 def error_from_response(method: str, path: str, resp: HttpResponse) -> ApiError:
