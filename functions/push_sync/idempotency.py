@@ -212,6 +212,12 @@ def bounded_by(end: float | None) -> Any:
         _INVOCATION_END.reset(reset)
 
 
+def within_invocation(seconds: float) -> bool:
+    """Whether ``seconds`` from now is still before the invocation's end (always, outside :func:`bounded_by`)."""
+    end = _INVOCATION_END.get()
+    return end is None or time.monotonic() + seconds < end
+
+
 class _DeadlineSocket:
     """A socket whose reads and writes together end by the current command's end (:data:`_COMMAND_END`).
 
