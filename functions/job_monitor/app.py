@@ -331,6 +331,46 @@ def run_monitor(
     return report
 
 
+# -- who may cause side effects ----------------------------------------------------------------------------
+
+UNAUTHENTICATED_RUN = "unauthenticated_run"  # RepeatGuard key: side effects of open runs, once per period
+
+
+def authenticated(settings: MonitorSettings, invocation: Invocation) -> bool:
+    """A FunctionGraph timer (only the platform fires it) or a call with MONITOR_TOKEN as its bearer token.
+
+    On OpenFaaS every call is HTTP: ``X-Connector: cron-connector`` is a header anyone who reaches the gateway
+    can send, so it authenticates nothing.
+    """
+    if invocation.platform == "functiongraph" and invocation.trigger == "timer":
+        return True
+    token = settings.monitor_token
+    return bool(token) and bearer_matches(invocation.request, token or "")
+
+
+def gate_side_effects(
+    settings: MonitorSettings, invocation: Invocation, opts: RunOptions, now: datetime
+) -> None:
+    """Alerts and re-syncs only for authenticated runs.
+
+    An unauthenticated run (an OpenFaaS call without the bearer token, whatever its headers) observes only when
+    MONITOR_TOKEN is configured. Without MONITOR_TOKEN the function is open by configuration: side effects are
+    then allowed once per MONITOR_PERIOD_SECONDS per warm instance, so that repeated calls in one period do not
+    repeat alerts or re-syncs (across instances this needs durable state: see docs/job-monitor.md).
+    """
+    if authenticated(settings, invocation) or not (opts.alert or opts.resync):
+        return
+    if not settings.monitor_token and REPEAT_GUARD.allow(UNAUTHENTICATED_RUN, now, settings.period_seconds):
+        return
+    opts.alert = opts.resync = False
+    why = (
+        "unauthenticated call (no MONITOR_TOKEN bearer token; X-Connector authenticates nothing)"
+        if settings.monitor_token
+        else "an unauthenticated run already alerted and re-synced in this period"
+    )
+    opts.warnings.append(f"{why}: observe only, no alert and no re-sync")
+
+
 # -- entry point --------------------------------------------------------------------------------------------
 
 
@@ -358,11 +398,12 @@ def handle(settings: MonitorSettings, invocation: Invocation) -> Response:
     except BadRequest as err:
         log.error("run refused", error=str(err), problems=err.problems)
         return Response.error(err.status, str(err), invocation.correlation_id, problems=err.problems)
+    now = datetime.now(timezone.utc)
+    gate_side_effects(settings, invocation, opts, now)
     for warning in opts.warnings:
         log.warning(warning)
     client = connect(settings, invocation.remaining_ms(), invocation.context)
     sinks = build_sinks(settings, invocation.context)
-    now = datetime.now(timezone.utc)
     context = {
         "function": invocation.function_name or FUNCTION,
         "correlation_id": invocation.correlation_id,
