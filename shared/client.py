@@ -40,6 +40,7 @@ from shared.paging import ListingIncomplete, PageBudget, Progress
 
 M = TypeVar("M", bound=BaseModel)
 USER_AGENT = "swr-sync/0.1"
+MAX_LIST_ITEMS = 100_000  # items of a list that is not paged (tags, policies, regions)
 
 
 @dataclass
@@ -130,16 +131,19 @@ class SwrClient:
     def _list_cut(
         self, model: type[M], resp: HttpResponse, method: str, path: str, max_items: int | None
     ) -> tuple[list[M], bool]:
-        """The page's items (at most ``max_items``: the rest is not decoded), and whether it was cut."""
-        if max_items is None:
-            data, cut = self._json(resp, method, path, required=True), False
-        else:
-            if not resp.body.strip():
-                raise TransportError(f"HTTP {resp.status} with an empty body: expected JSON", method, path)
-            try:
-                data, cut = wirejson.loads_list(resp.body, max_items)
-            except wirejson.JsonError as err:
-                raise TransportError(f"response body is not JSON ({err})", method, path) from None
+        """The page's items (at most ``max_items``: the rest is not decoded), and whether it was cut.
+
+        A list that is not paged (``max_items`` None) is refused beyond :data:`MAX_LIST_ITEMS` rather than
+        decoded whole: a byte limit is not an item limit (16 MiB of ``{}`` is millions of models).
+        """
+        if not resp.body.strip():
+            raise TransportError(f"HTTP {resp.status} with an empty body: expected JSON", method, path)
+        try:
+            data, cut = wirejson.loads_list(resp.body, MAX_LIST_ITEMS if max_items is None else max_items)
+        except wirejson.JsonError as err:
+            raise TransportError(f"response body is not JSON ({err})", method, path) from None
+        if cut and max_items is None:
+            raise TransportError(f"more than {MAX_LIST_ITEMS} items in one answer: refused", method, path)
         if not isinstance(data, list):
             raise TransportError(
                 f"unexpected response shape: expected a JSON list, got {type(data).__name__}", method, path

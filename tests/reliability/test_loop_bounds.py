@@ -23,6 +23,7 @@ from shared import logs
 from shared.auth import TokenAuth
 from shared.client import SwrClient
 from shared.connect import connect
+from shared.errors import TransportError
 from shared.http import Deadline, RetryPolicy
 from shared.paging import ListingIncomplete, PageBudget
 from tests.hostile import HostileServer, hostile_http
@@ -132,3 +133,16 @@ def test_a_page_with_far_more_items_than_asked_is_cut_without_decoding_the_rest(
     # The body is about 12 MB; decoding its 200,000 items would take hundreds of MB and seconds.
     assert peak < 80 * 1024 * 1024, f"peak {peak / 1e6:.0f} MB"
     assert elapsed < 5
+
+
+def test_an_unpaged_list_beyond_the_item_limit_is_refused_not_decoded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import shared.client
+
+    monkeypatch.setattr(shared.client, "MAX_LIST_ITEMS", 1_000)
+    with (
+        hostile_http("limit_ignoring") as server,
+        pytest.raises(TransportError, match="more than 1000 items"),
+    ):
+        _client(server).list_tags("demo", "app")
