@@ -146,3 +146,12 @@ def test_an_unpaged_list_beyond_the_item_limit_is_refused_not_decoded(
         pytest.raises(TransportError, match="more than 1000 items"),
     ):
         _client(server).list_tags("demo", "app")
+
+
+def test_policy_export_refuses_a_namespace_whose_listing_repeats_itself() -> None:
+    from functions.policy_export.scope import ScopeError, _list
+
+    with hostile_http("offset_ignoring") as server, pytest.raises(ScopeError) as info:
+        _list(_client(server), "demo", 50)
+    assert info.value.status == 502
+    assert "repeats earlier repositories" in str(info.value)
