@@ -8,6 +8,7 @@ delivery that says why), never a hang, never an untyped exception.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterator
 
@@ -20,6 +21,15 @@ from shared.client import SwrClient
 from shared.errors import SwrSyncError
 from shared.http import Deadline, RetryPolicy, UrllibTransport
 from tests.hostile import HTTP_BEHAVIOURS, RESP_BEHAVIOURS, hostile_http, hostile_resp, timed
+from tests.reliability.support import (
+    EXPORT_TOKEN,
+    WEBHOOK_SECRET,
+    Outcome,
+    export,
+    function_env,
+    monitor,
+    push,
+)
 
 DEADLINE = 1.0  # the invocation's remaining time given to each call
 SLACK = 0.6  # scheduling on a loaded 2-core machine; a per-recv timeout would overrun by many seconds
@@ -144,3 +154,50 @@ def test_redis_store_ends_by_the_deadline(behaviour: str, bound: str) -> None:
     assert isinstance(outcome, StoreUnavailable), f"{behaviour}: {outcome!r}"
     assert elapsed <= DEADLINE + SLACK, f"redis vs {behaviour}: {elapsed:.2f}s"
     assert server.connections >= 1
+
+
+# -- the three functions, through their FunctionGraph entry points ---------------------------------------------
+
+FUNCTION_DEADLINE = 3.0  # the FunctionGraph timeout given to each invocation
+FUNCTION_SLACK = 1.0
+
+
+def _run_function(function: str) -> Outcome:
+    if function == "push-sync":
+        return push({"namespace": "demo", "repository": "team/app", "tags": ["v1"]}, FUNCTION_DEADLINE)
+    if function == "job-monitor":
+        return monitor("", FUNCTION_DEADLINE)
+    return export({"namespace": "demo"}, timeout_s=FUNCTION_DEADLINE)
+
+
+@pytest.mark.parametrize("behaviour", ["trickle_body", "trickle_headers", "silent", "never_ending"])
+@pytest.mark.parametrize("function", ["push-sync", "job-monitor", "policy-export"])
+def test_each_function_answers_by_its_deadline_when_swr_is_hostile(
+    monkeypatch: pytest.MonkeyPatch, function: str, behaviour: str
+) -> None:
+    rules = [
+        {
+            "namespace": "demo",
+            "repository": "**",
+            "targets": [{"region": "ap-southeast-1", "namespace": "dr"}],
+        }
+    ]
+    with hostile_http(behaviour) as server:
+        function_env(
+            monkeypatch,
+            SWR_REGION="cn-north-4",
+            SWR_ENDPOINT=server.url,
+            SWR_AUTH_TOKEN=TOKEN,
+            HTTP_TIMEOUT="60",  # per attempt: far beyond the function's deadline
+            SYNC_RULES=json.dumps(rules),
+            WEBHOOK_SECRET=WEBHOOK_SECRET,
+            MONITOR_REPOS="demo/app",
+            EXPORT_TOKEN=EXPORT_TOKEN,
+            LOG_LEVEL="ERROR",
+        )
+        out = _run_function(function)
+    assert out.elapsed <= FUNCTION_DEADLINE + FUNCTION_SLACK, f"{function} vs {behaviour}: {out.elapsed:.2f}s"
+    if function == "job-monitor":
+        assert out.data["coverage_complete"] is False and out.data["not_scanned"], out.body
+    else:
+        assert out.status in (502, 503), out.body
