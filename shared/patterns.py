@@ -120,10 +120,13 @@ def glob_regex(tokens: Sequence[Token]) -> str:
 # NFA states: (kind, arg, out1, out2). kind "char" consumes arg; "notslash" / "any" consume one character;
 # "split" goes to out1 and out2 without consuming; "match" accepts.
 _State = tuple[str, str, int, int]
+_STEP_CACHE_MAX = 4096  # cached (state set, character) transitions per glob
 
 
 class GlobMatcher:
-    """A glob compiled to a Thompson NFA; :meth:`fullmatch` simulates it over sets of states."""
+    """A glob compiled to a Thompson NFA; :meth:`fullmatch` simulates it over sets of states, one character at
+    a time (O(len(pattern)) per character at worst). The transitions met are cached (a lazy DFA, at most
+    :data:`_STEP_CACHE_MAX` of them), so a warm matcher costs about a dict lookup per character."""
 
     def __init__(self, glob: str, allow_slash: bool = True) -> None:
         self.pattern = glob
@@ -132,6 +135,7 @@ class GlobMatcher:
         start, rest = self._sequence(tokens, 0, 0)
         assert rest == len(tokens)  # glob_tokens checked the braces
         self._start = self._closure({start})
+        self._steps: dict[tuple[frozenset[int], str], frozenset[int]] = {}
 
     def _add(self, state: _State) -> int:
         self._states.append(state)
@@ -217,17 +221,25 @@ class GlobMatcher:
 
     def fullmatch(self, text: str) -> bool:
         current = self._start
-        states = self._states
+        cache = self._steps
         for c in text:
-            step: set[int] = set()
-            for index in current:
-                kind, arg, out1, _ = states[index]
-                if (kind == "char" and arg == c) or kind == "any" or (kind == "notslash" and c != "/"):
-                    step.add(out1)
-            if not step:
+            nxt = cache.get((current, c))
+            if nxt is None:
+                nxt = self._step(current, c)
+                if len(cache) < _STEP_CACHE_MAX:  # a lazy DFA, bounded: memory never grows with input
+                    cache[(current, c)] = nxt
+            if not nxt:
                 return False
-            current = self._closure(step)
+            current = nxt
         return 0 in current  # state 0 is the match state
+
+    def _step(self, current: frozenset[int], c: str) -> frozenset[int]:
+        step: set[int] = set()
+        for index in current:
+            kind, arg, out1, _ = self._states[index]
+            if (kind == "char" and arg == c) or kind == "any" or (kind == "notslash" and c != "/"):
+                step.add(out1)
+        return self._closure(step) if step else frozenset()
 
 
 # -- regexes ------------------------------------------------------------------------------------------------
