@@ -115,7 +115,7 @@ class DeadlineReader(io.RawIOBase):
         remaining = self._end - time.monotonic()
         if remaining <= 0:
             raise TimeoutError("the exchange's deadline passed while reading the answer")
-        self._sock.settimeout(remaining)
+        self._sock.settimeout(remaining if remaining != float("inf") else None)
         return self._sock.recv_into(buffer)
 
 
