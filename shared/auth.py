@@ -11,14 +11,13 @@
 from __future__ import annotations
 
 import json
-import re
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from shared import signer
+from shared import signer, timeutil, wirejson
 from shared.errors import AuthError
 from shared.http import Deadline, HttpRequest, RetryPolicy, Transport, call_with_retries
 from shared.redact import register_secret
@@ -179,7 +178,7 @@ class IamPasswordAuth:
         now = datetime.now(timezone.utc)
         with _TOKEN_LOCK:
             cached = _TOKEN_CACHE.get(self._key)
-            if cached and now < cached.expires_at - self._margin:
+            if cached and timeutil.add(now, self._margin) < cached.expires_at:
                 return cached.token
             self.token_requests += 1
             resp = call_with_retries(self._transport, self._request, self._policy, deadline)
@@ -189,7 +188,13 @@ class IamPasswordAuth:
                     resp.status, "", "IAM answered without X-Subject-Token", path="/v3/auth/tokens"
                 )
             register_secret(token)
-            _TOKEN_CACHE[self._key] = _CachedToken(token, _expires_at(resp.body, now))
+            expires_at = _expires_at(resp.body, now)
+            if cacheable(expires_at, now, self._margin):
+                _TOKEN_CACHE[self._key] = _CachedToken(token, expires_at)
+            else:
+                # An expiry in the past, inside the refresh margin, or further than IAM ever grants: the token
+                # is used for this call and never cached (caching it could keep a dead token for years).
+                _TOKEN_CACHE.pop(self._key, None)
             return token
 
     def apply(self, request: HttpRequest, deadline: Deadline) -> None:
@@ -201,25 +206,24 @@ class IamPasswordAuth:
         return True
 
 
-_ISO_UTC = re.compile(r"(\d{4}-\d\d-\d\d)[T ](\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:?\d\d)?")
+# IAM grants tokens for 24 hours; an expiry further away than this is absurd (a clock or server bug).
+MAX_TOKEN_LIFETIME = timedelta(hours=48)
+
+
+def cacheable(expires_at: datetime | None, now: datetime, margin: timedelta) -> bool:
+    """Whether a token expiring at ``expires_at`` may be cached: not already inside the refresh margin, and not
+    absurdly far away."""
+    if expires_at is None:
+        return False
+    return timeutil.add(now, margin) < expires_at <= timeutil.add(now, MAX_TOKEN_LIFETIME)
 
 
 def _expires_at(body: bytes, now: datetime) -> datetime:
-    """``token.expires_at`` (``YYYY-MM-DDTHH:MM:SS.ffffffZ``); 23 h from now if absent or unparsable.
-
-    Parsed by hand: Python 3.10's ``fromisoformat`` rejects ``Z`` and fractions other than 3 or 6 digits, and
-    a value without a zone is UTC here (IAM speaks UTC), never the machine's local time.
-    """
+    """``token.expires_at`` as aware UTC (a zone-less value is UTC: IAM speaks UTC); 23 h from now if absent or
+    unreadable. A readable but absurd value (past, or years away) is returned as is: :func:`cacheable` refuses
+    to cache it."""
     try:
-        text = json.loads(body)["token"]["expires_at"]
-        match = _ISO_UTC.fullmatch(text.strip())
-        if not match:
-            raise ValueError(text)
-        day, clock, fraction, zone = match.groups()
-        micro = (fraction or "0")[:6].ljust(6, "0")
-        offset = "+00:00" if zone in (None, "Z") else zone
-        if len(offset) == 5:  # +HHMM
-            offset = offset[:3] + ":" + offset[3:]
-        return datetime.fromisoformat(f"{day}T{clock}.{micro}{offset}").astimezone(timezone.utc)
-    except (ValueError, KeyError, TypeError, AttributeError):
-        return now + timedelta(hours=23)
+        parsed = timeutil.parse(wirejson.loads(body)["token"]["expires_at"])
+    except (ValueError, KeyError, TypeError, IndexError):
+        parsed = None
+    return parsed if parsed is not None else timeutil.add(now, timedelta(hours=23))

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from shared import wirejson
 from shared.auth import Auth
 from shared.errors import TransportError
 from shared.http import (
@@ -35,9 +36,11 @@ from shared.models import (
     Tag,
 )
 from shared.names import repo_path, validate_namespace
+from shared.paging import ListingIncomplete, PageBudget, Progress
 
 M = TypeVar("M", bound=BaseModel)
 USER_AGENT = "swr-sync/0.1"
+MAX_LIST_ITEMS = 100_000  # items of a list that is not paged (tags, policies, regions)
 
 
 @dataclass
@@ -49,6 +52,8 @@ class Page:
     offset: int
     limit: int
     fetched: int | None = None  # items the server sent, before any client-side filtering of ``items``
+    keys: list[Hashable] = field(default_factory=list)  # identity of every item sent (progress checks)
+    cut: bool = False  # the server sent more items than ``limit``: only ``limit`` were read
 
     @property
     def has_more(self) -> bool:
@@ -114,18 +119,37 @@ class SwrClient:
                 raise TransportError(f"HTTP {resp.status} with an empty body: expected JSON", method, path)
             return None
         try:
-            return json.loads(resp.body)
-        except (ValueError, RecursionError) as err:
-            raise TransportError("response body is not JSON", method, path) from err
+            return wirejson.loads(resp.body)
+        except wirejson.JsonError as err:
+            raise TransportError(f"response body is not JSON ({err})", method, path) from None
 
-    def _list(self, model: type[M], resp: HttpResponse, method: str, path: str) -> list[M]:
-        data = self._json(resp, method, path, required=True)
+    def _list(
+        self, model: type[M], resp: HttpResponse, method: str, path: str, max_items: int | None = None
+    ) -> list[M]:
+        return self._list_cut(model, resp, method, path, max_items)[0]
+
+    def _list_cut(
+        self, model: type[M], resp: HttpResponse, method: str, path: str, max_items: int | None
+    ) -> tuple[list[M], bool]:
+        """The page's items (at most ``max_items``: the rest is not decoded), and whether it was cut.
+
+        A list that is not paged (``max_items`` None) is refused beyond :data:`MAX_LIST_ITEMS` rather than
+        decoded whole: a byte limit is not an item limit (16 MiB of ``{}`` is millions of models).
+        """
+        if not resp.body.strip():
+            raise TransportError(f"HTTP {resp.status} with an empty body: expected JSON", method, path)
+        try:
+            data, cut = wirejson.loads_list(resp.body, MAX_LIST_ITEMS if max_items is None else max_items)
+        except wirejson.JsonError as err:
+            raise TransportError(f"response body is not JSON ({err})", method, path) from None
+        if cut and max_items is None:
+            raise TransportError(f"more than {MAX_LIST_ITEMS} items in one answer: refused", method, path)
         if not isinstance(data, list):
             raise TransportError(
                 f"unexpected response shape: expected a JSON list, got {type(data).__name__}", method, path
             )
         try:
-            return _list_adapter(model).validate_python(data)  # type: ignore[no-any-return]
+            return _list_adapter(model).validate_python(data), cut
         except ValidationError as err:
             raise TransportError(
                 f"unexpected response shape: {err.error_count()} error(s)", method, path
@@ -158,8 +182,10 @@ class SwrClient:
             raise ValueError("order must be asc or desc")
         path = repo_path(namespace, repository, "sync_job")
         resp = self._call("GET", path, {"filter": f"limit::{limit}|offset::{offset}|order::{order}"})
-        jobs = self._list(SyncJob, resp, "GET", path)
-        return Page(jobs, _content_range(resp, offset, len(jobs)), offset, limit)
+        # A server that ignores the limit gets its page cut at the limit (the rest is never decoded).
+        jobs, cut = self._list_cut(SyncJob, resp, "GET", path, max(1, limit))
+        content_range = None if cut else _content_range(resp, offset, len(jobs))
+        return Page(jobs, content_range, offset, limit, keys=[job.id for job in jobs], cut=cut)
 
     def iter_sync_jobs(
         self,
@@ -169,14 +195,22 @@ class SwrClient:
         order: str = "desc",
         max_pages: int = 10_000,
     ) -> Iterator[SyncJob]:
-        """Jobs page by page, driven by Content-Range; break out of the loop to stop early."""
+        """Jobs page by page, driven by Content-Range; break out of the loop to stop early.
+
+        Raises :class:`ListingIncomplete` when a page brings nothing new or ``max_pages`` run out first.
+        """
         offset = 0
+        progress = Progress()
+        path = repo_path(namespace, repository, "sync_job")
         for _ in range(max_pages):
             page = self.list_sync_jobs(namespace, repository, page_size, offset, order)
+            if page.items and not progress.advanced(page.keys):
+                raise ListingIncomplete("no_progress", f"page at offset {offset} repeats earlier jobs", path)
             yield from page.items
             if not page.has_more or not page.items:
                 return
             offset += len(page.items)
+        raise ListingIncomplete("page_limit", f"more than {max_pages} pages", path)
 
     # -- auto-sync policies ---------------------------------------------------------------------------------
 
@@ -201,21 +235,39 @@ class SwrClient:
         path = "/v2/manage/repos"
         query = {"namespace": validate_namespace(namespace), "limit": str(limit), "offset": str(offset)}
         resp = self._call("GET", path, query)
-        repos = self._list(Repository, resp, "GET", path)
+        repos, cut = self._list_cut(Repository, resp, "GET", path, max(1, limit))
         # The namespace filter is a fuzzy match on SWR: keep exact matches only.
         exact = [r for r in repos if not r.namespace or r.namespace == namespace]
-        return Page(exact, _content_range(resp, offset, len(repos)), offset, limit, len(repos))
+        content_range = None if cut else _content_range(resp, offset, len(repos))
+        keys: list[Hashable] = [(r.namespace, r.name) for r in repos]
+        return Page(exact, content_range, offset, limit, len(repos), keys, cut)
 
     def iter_repos(
-        self, namespace: str, page_size: int = 100, max_pages: int = 10_000
+        self,
+        namespace: str,
+        page_size: int = 100,
+        max_pages: int = 10_000,
+        budget: PageBudget | None = None,
     ) -> Iterator[Repository]:
+        """Every repository of ``namespace``. Raises :class:`ListingIncomplete` when a page brings no repository
+        not seen before (the server ignores ``offset``), or ``max_pages`` (or the scan's ``budget``) run out
+        before the end: a listing never ends silently short."""
         offset = 0
+        progress = Progress()
+        path = "/v2/manage/repos"
         for _ in range(max_pages):
+            if budget is not None and not budget.take():
+                raise ListingIncomplete("page_limit", "the scan's page budget ran out", path)
             page = self.list_repos(namespace, page_size, offset)
+            if page.fetched and not progress.advanced(page.keys):
+                raise ListingIncomplete(
+                    "no_progress", f"page at offset {offset} repeats earlier repositories", path
+                )
             yield from page.items
             if not page.has_more or not page.fetched:
                 return  # an empty page ends the listing whatever Content-Range claims
             offset += page_size  # SWR wants offset to be a multiple of limit
+        raise ListingIncomplete("page_limit", f"more than {max_pages} pages of {page_size}", path)
 
     def list_namespaces(self) -> list[Namespace]:
         path = "/v2/manage/namespaces"
@@ -233,7 +285,7 @@ class SwrClient:
         return self._list(Tag, self._call("GET", path), "GET", path)
 
     def list_tags_page(self, namespace: str, repository: str, limit: int = 100, offset: int = 0) -> Page:
-        """One page of a repository's tags, newest push first."""
+        """One page of a repository's tags, newest push first (a page longer than asked is cut at ``limit``)."""
         path = repo_path(namespace, repository, "tags")
         query = {
             "order_column": "updated_at",
@@ -242,20 +294,34 @@ class SwrClient:
             "offset": str(offset),
         }
         resp = self._call("GET", path, query)
-        tags = self._list(Tag, resp, "GET", path)
-        return Page(tags, _content_range(resp, offset, len(tags)), offset, limit, len(tags))
+        tags, cut = self._list_cut(Tag, resp, "GET", path, max(1, limit))
+        content_range = None if cut else _content_range(resp, offset, len(tags))
+        return Page(tags, content_range, offset, limit, len(tags), [t.tag for t in tags], cut)
 
     def iter_tags(
-        self, namespace: str, repository: str, page_size: int = 100, max_pages: int = 1_000
+        self,
+        namespace: str,
+        repository: str,
+        page_size: int = 100,
+        max_pages: int = 1_000,
+        on_page: Callable[[], None] | None = None,
     ) -> Iterator[Tag]:
-        """Every tag, one request per page; a page that brings nothing new ends the listing."""
+        """Every tag, one request per page (``on_page`` counts them). Raises :class:`ListingIncomplete` when a
+        page brings no tag not seen before, or ``max_pages`` run out: a listing never ends silently short."""
         offset = 0
+        progress = Progress()
+        path = repo_path(namespace, repository, "tags")
         for _ in range(max_pages):
             page = self.list_tags_page(namespace, repository, page_size, offset)
+            if on_page is not None:
+                on_page()
+            if page.fetched and not progress.advanced(page.keys):
+                raise ListingIncomplete("no_progress", f"page at offset {offset} repeats earlier tags", path)
             yield from page.items
             if not page.has_more or not page.fetched:
                 return
             offset += page_size
+        raise ListingIncomplete("page_limit", f"more than {max_pages} pages of {page_size}", path)
 
     def list_regions(self) -> list[Region]:
         path = "/v2/manage/regions"

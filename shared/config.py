@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 from shared.endpoints import iam_endpoint, swr_endpoint, valid_region
 from shared.errors import ConfigError
 from shared.redact import MASK, is_secret_key, register_secret
+from shared.secreturl import secret_forms
 
 S = TypeVar("S", bound="BaseSettings")
 AuthMode = Literal["auto", "token", "agency", "password", "aksk"]
@@ -58,6 +59,9 @@ class BaseSettings(BaseModel):
             value = getattr(self, name)
             if field.alias in SECRET_VARS and isinstance(value, str):
                 register_secret(value)
+                if "://" in value:  # a URL: its decoded form and its parts may show up on their own
+                    for form in secret_forms(value):
+                        register_secret(form)
         return self
 
 

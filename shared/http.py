@@ -1,24 +1,32 @@
 """Stdlib-urllib HTTP with deadlines and retries (exponential backoff, full jitter).
 
 Retried: connection errors and timeouts, 429 (Retry-After honoured), 5xx, and 409 ``SVCSTG.SWR.4090023``
-("system resource busy"). Never retried: any other 4xx. Every wait and every attempt's socket timeout is
-bounded by the :class:`Deadline`, which comes from the function's remaining time.
+("system resource busy"). Never retried: any other 4xx. Every wait and every attempt is bounded by the
+:class:`Deadline`, which comes from the function's remaining time.
+
+An attempt's timeout bounds the whole exchange (connect, headers and body), not each ``recv``: a server that
+trickles one byte every few hundred milliseconds would otherwise never trip a per-read socket timeout. The
+response is read through :class:`DeadlineReader`, which sets the socket's timeout to the time left before every
+read and raises ``TimeoutError`` once none is left (a :class:`TransportError` for callers).
 """
 
 from __future__ import annotations
 
 import email.utils
+import functools
 import http.client
+import io
 import random
+import socket
 import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timezone
-from typing import Protocol
+from typing import Any, Protocol
 
+from shared import timeutil
 from shared.errors import ApiError, AuthError, ConfigError, DeadlineExceeded, NotFound, TransportError
 from shared.models import parse_error_body
 
@@ -80,11 +88,97 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
+class DeadlineReader(io.RawIOBase):
+    """A socket read so that all reads together end by the monotonic time ``end``.
+
+    Before each read the socket's timeout is set to the time left, so the last read cannot overrun; with no time
+    left, ``TimeoutError`` (the type a socket timeout has) is raised without reading.
+    """
+
+    def __init__(self, sock: socket.socket, end: float, holder: io.IOBase | None = None) -> None:
+        super().__init__()
+        self._sock = sock
+        self._end = end
+        # A socket's makefile() keeps its descriptor open after the connection drops its own reference (as
+        # http.client does for "Connection: close"): the holder is closed with this reader, not before.
+        self._holder = holder
+
+    def close(self) -> None:
+        if self._holder is not None:
+            self._holder.close()
+        super().close()
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        remaining = self._end - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError("the exchange's deadline passed while reading the answer")
+        self._sock.settimeout(remaining if remaining != float("inf") else None)
+        return self._sock.recv_into(buffer)
+
+
+class _DeadlineResponse(http.client.HTTPResponse):
+    """``HTTPResponse`` whose status line, headers and body are all read through one :class:`DeadlineReader`."""
+
+    def __init__(self, sock: socket.socket, *args: object, end: float, **kwargs: object) -> None:
+        super().__init__(sock, *args, **kwargs)  # type: ignore[arg-type]
+        # Nothing was read through the plain makefile() reader yet; it only keeps the descriptor open.
+        self.fp = io.BufferedReader(DeadlineReader(sock, end, holder=self.fp))
+
+
+class _DeadlineOpen:
+    """``do_open`` of the HTTP and HTTPS handlers: the connection's answer is bounded by ``req.timeout`` as a
+    whole, counted from the moment the request is opened (connect and send keep the plain socket timeout,
+    which is the same figure)."""
+
+    def do_open(self, http_class, req, **http_conn_args):  # type: ignore[no-untyped-def]
+        end = time.monotonic() + float(req.timeout)
+
+        def connection(host, **kwargs):  # type: ignore[no-untyped-def]
+            conn = http_class(host, **kwargs)
+            conn.response_class = functools.partial(_DeadlineResponse, end=end)
+            return conn
+
+        return super().do_open(connection, req, **http_conn_args)  # type: ignore[misc]
+
+
+class _DeadlineHTTPHandler(_DeadlineOpen, urllib.request.HTTPHandler):
+    pass
+
+
+class _DeadlineHTTPSHandler(_DeadlineOpen, urllib.request.HTTPSHandler):
+    pass
+
+
+class ResponseTooLarge(TransportError):
+    """The answer is larger than :data:`MAX_RESPONSE_BYTES` (it was not read further)."""
+
+
+def read_bounded(fp: Any, method: str, path: str) -> bytes:
+    """At most :data:`MAX_RESPONSE_BYTES` of the body; a longer one is refused, never silently cut."""
+    body = fp.read(MAX_RESPONSE_BYTES + 1)
+    if len(body) > MAX_RESPONSE_BYTES:
+        raise ResponseTooLarge(f"answer larger than {MAX_RESPONSE_BYTES} bytes: not read", method, path)
+    # http.client's read(amt) returns a short body when the connection dies before Content-Length: a cut
+    # answer is not an answer.
+    left = getattr(getattr(fp, "fp", None), "length", None) or getattr(fp, "length", None)
+    if isinstance(left, int) and left > 0:
+        raise TransportError(f"connection closed {left} bytes before the end of the answer", method, path)
+    return body
+
+
 class UrllibTransport:
-    """One HTTP exchange with urllib; non-2xx answers are returned, not raised."""
+    """One HTTP exchange with urllib; non-2xx answers are returned, not raised.
+
+    ``timeout`` bounds the exchange as a whole (connect, headers and body): see :class:`DeadlineReader`.
+    """
 
     def __init__(self) -> None:
-        self._opener = urllib.request.build_opener(_NoRedirect())
+        self._opener = urllib.request.build_opener(
+            _DeadlineHTTPHandler(), _DeadlineHTTPSHandler(), _NoRedirect()
+        )
 
     def send(self, request: HttpRequest, timeout: float) -> HttpResponse:
         req = urllib.request.Request(
@@ -96,13 +190,12 @@ class UrllibTransport:
         try:
             try:
                 with self._opener.open(req, timeout=timeout) as resp:
-                    return HttpResponse(
-                        resp.status, _lower(resp.headers.items()), resp.read(MAX_RESPONSE_BYTES)
-                    )
+                    body = read_bounded(resp, request.method, request.path)
+                    return HttpResponse(resp.status, _lower(resp.headers.items()), body)
             except urllib.error.HTTPError as err:
                 # Reading the error body can time out or be reset too: that must be a TransportError as well.
                 with err:
-                    body = err.read(MAX_RESPONSE_BYTES) if err.fp is not None else b""
+                    body = read_bounded(err, request.method, request.path) if err.fp is not None else b""
                 return HttpResponse(err.code, _lower(err.headers.items() if err.headers else []), body)
         except TimeoutError as err:
             raise TransportError(f"timed out after {timeout:.1f}s", request.method, request.path) from err
@@ -161,19 +254,27 @@ class RetryPolicy:
         return self.rng.uniform(0.0, min(self.max_delay, self.base_delay * (2**attempt)))
 
 
+# A Retry-After further away than this is not honoured as given (the wait is capped by the policy anyway).
+MAX_RETRY_AFTER = 86_400.0
+
+
 def retry_after_seconds(value: str | None) -> float | None:
-    if not value:
+    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date), within
+    [0, :data:`MAX_RETRY_AFTER`]; None when absent or unreadable. Never raises, whatever the value."""
+    if not value or len(value) > 64:
         return None
     value = value.strip()
     if value.isascii() and value.isdigit():  # not "²": str.isdigit() accepts it, float() does not
-        return float(value)
+        return min(float(value), MAX_RETRY_AFTER)
     try:
         parsed = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError, IndexError):
         return None
-    if parsed.tzinfo is None:  # "-0000" parses naive: it is UTC, not the machine's local time
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return max(0.0, parsed.timestamp() - time.time())
+    if parsed is None:
+        return None
+    # "-0000" parses naive: it is UTC, not the machine's local time (timeutil.to_utc reads it so).
+    seconds = timeutil.to_utc(parsed).timestamp() - time.time()
+    return min(max(0.0, seconds), MAX_RETRY_AFTER)
 
 
 def error_from_response(method: str, path: str, resp: HttpResponse) -> ApiError:

@@ -10,12 +10,17 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
+from shared import timeutil
 from shared.names import validate_namespace
 from shared.redact import clip
+
+# Every time a server sends: aware UTC (a zone-less value is UTC), clamped at the calendar's ends, and None
+# when it cannot be read: one bad date must not refuse the whole page it is on (see shared.timeutil).
+EdgeTime = Annotated[datetime | None, BeforeValidator(timeutil.parse)]
 
 
 # defer_build: a model's validator is built on first use instead of at import, so a cold start pays only
@@ -109,8 +114,8 @@ class SyncJob(_Response):
     override: bool = False
     status: SyncStatus
     status_raw: str = ""
-    created_at: datetime | None = Field(default=None, alias="createdAt")
-    updated_at: datetime | None = Field(default=None, alias="updatedAt")
+    created_at: EdgeTime = Field(default=None, alias="createdAt")
+    updated_at: EdgeTime = Field(default=None, alias="updatedAt")
     domain_id: str = Field(default="", alias="domainID")
     domain_name: str = Field(default="", alias="domainName")
     sync_operator_id: str = Field(default="", alias="syncOperatorId")
@@ -138,8 +143,8 @@ class SyncRepo(_Response):
     remote_region_id: str = Field(default="", alias="remoteRegionId")
     override: bool = False
     sync_auto: bool = Field(default=False, alias="syncAuto")
-    created_at: datetime | None = Field(default=None, alias="createdAt")
-    updated_at: datetime | None = Field(default=None, alias="updatedAt")
+    created_at: EdgeTime = Field(default=None, alias="createdAt")
+    updated_at: EdgeTime = Field(default=None, alias="updatedAt")
     domain_id: str = Field(default="", alias="domainID")
     domain_name: str = Field(default="", alias="domainName")
 
@@ -160,8 +165,8 @@ class Repository(_Response):
     internal_path: str = ""
     domain_name: str = ""
     tags: list[str] | None = None
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
+    created_at: EdgeTime = None
+    updated_at: EdgeTime = None
     total_range: int | None = None
 
 
@@ -178,8 +183,8 @@ class Tag(_Response):
     tag: str = Field(alias="Tag")
     digest: str = ""
     size: int = 0
-    created: datetime | None = None
-    updated: datetime | None = None
+    created: EdgeTime = None
+    updated: EdgeTime = None
 
 
 class Region(_Response):
@@ -244,12 +249,12 @@ def parse_error_body(body: bytes) -> ErrorInfo:
     ``{error_code, error_msg, request_id}``, IAM ``{error: {code, message, title}}``. Anything else gives
     an ErrorInfo with the first 200 characters of the text as its message.
     """
-    import json
+    from shared import wirejson
 
     text = body.decode("utf-8", "replace")
     try:
-        data = json.loads(text) if text.strip() else None
-    except ValueError:
+        data = wirejson.loads(text) if text.strip() else None
+    except wirejson.JsonError:  # not JSON, nested too deeply, odd numbers: the text is the message
         data = None
     if isinstance(data, list) and data and isinstance(data[0], dict):
         data = data[0]

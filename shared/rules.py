@@ -17,9 +17,9 @@ start of a segment also matches zero segments, so ``**/app`` matches ``app``), `
 ``/``) and ``{a,b}`` (alternatives, may nest). A pattern written ``re:<regex>`` is a regex, full match.
 
 Tag filters: a tag passes when it full-matches at least one ``include`` regex (no ``include`` = every tag) and
-none of the ``exclude`` regexes. Regexes are compiled at load, limited to 512 characters, and patterns with a
-nested unbounded repetition such as ``(a+)+`` are refused (catastrophic backtracking). Inputs are SWR names and
-tags (128 characters at most), so matching stays cheap.
+none of the ``exclude`` regexes. Matching takes time linear in the input whatever the pattern
+(:mod:`shared.patterns`): globs run on an NFA, regexes on RE2. Regexes are compiled at load, limited to 512
+characters; one RE2 cannot run (a backreference, a lookaround) is refused there, with the reason.
 
 Every matching rule contributes its targets; targets are de-duplicated by (region, namespace). If two rules name
 the same destination with different ``override`` values, ``override`` is true (the explicit request to overwrite
@@ -28,20 +28,20 @@ wins).
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from shared import patterns, wirejson
 from shared.endpoints import valid_region
 from shared.errors import ConfigError
 from shared.names import InvalidName, validate_namespace
+from shared.patterns import Matcher
 from shared.selection import TagInfo, VersionSelection, from_rule_tags
 
-MAX_REGEX_LEN = 512
+MAX_REGEX_LEN = patterns.MAX_PATTERN_LEN
 MAX_RULES = 1000
 MAX_TARGETS = 100
 REGEX_PREFIX = "re:"
@@ -49,7 +49,6 @@ REGEX_PREFIX = "re:"
 _RULE_KEYS = {"name", "namespace", "repository", "tags", "targets"}
 _TAG_KEYS = {"include", "exclude", "semver", "prerelease", "latest"}
 _TARGET_KEYS = {"region", "namespace", "override"}
-_GLOB_NAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789._-")
 
 
 class RuleError(ValueError):
@@ -91,16 +90,16 @@ class Pattern:
     """A compiled namespace/repository pattern; ``text`` is what the user wrote."""
 
     text: str
-    regex: re.Pattern[str] = field(compare=False)
+    regex: Matcher = field(compare=False)
 
     def matches(self, value: str) -> bool:
-        return self.regex.fullmatch(value) is not None
+        return bool(self.regex.fullmatch(value))
 
 
 @dataclass(frozen=True)
 class TagFilter:
-    include: tuple[re.Pattern[str], ...] = ()
-    exclude: tuple[re.Pattern[str], ...] = ()
+    include: tuple[Matcher, ...] = ()
+    exclude: tuple[Matcher, ...] = ()
     versions: VersionSelection = field(
         default_factory=VersionSelection
     )  # semver range, pre-releases, latest N
@@ -187,7 +186,7 @@ class RuleSet:
     def parse(cls, text: str | bytes, source: str = "SYNC_RULES") -> RuleSet:
         """Parse and validate rules JSON; raises :class:`ConfigError` listing every problem."""
         try:
-            data = json.loads(text)
+            data = wirejson.loads(text)
         except ValueError as err:
             raise ConfigError([f"{source}: invalid JSON: {err}"]) from None
         return cls.from_data(data, source)
@@ -370,7 +369,7 @@ def _parse_tags(value: Any, errors: list[str]) -> TagFilter | None:
     unknown = sorted(set(value) - _TAG_KEYS)
     if unknown:
         errors.append(f".tags: unknown key(s) {unknown} (allowed: {sorted(_TAG_KEYS)})")
-    lists: dict[str, tuple[re.Pattern[str], ...]] = {}
+    lists: dict[str, tuple[Matcher, ...]] = {}
     ok = not unknown
     for key in ("include", "exclude"):
         raw = value.get(key, [])
@@ -380,7 +379,7 @@ def _parse_tags(value: Any, errors: list[str]) -> TagFilter | None:
             errors.append(f".tags.{key}: must be a list of regexes")
             ok = False
             continue
-        compiled: list[re.Pattern[str]] = []
+        compiled: list[Matcher] = []
         for i, pattern in enumerate(raw):
             try:
                 if not isinstance(pattern, str):
@@ -442,284 +441,31 @@ def compile_pattern(text: str, allow_slash: bool) -> Pattern:
     """A glob (or ``re:<regex>``) for namespace (``allow_slash=False``) or repository names."""
     if text.startswith(REGEX_PREFIX):
         return Pattern(text, compile_regex(text[len(REGEX_PREFIX) :]))
-    return Pattern(text, re.compile(glob_to_regex(text, allow_slash)))
+    return Pattern(text, compile_glob(text, allow_slash))
+
+
+def compile_glob(glob: str, allow_slash: bool = True) -> Matcher:
+    """A glob on the linear-time NFA matcher; RuleError on bad syntax."""
+    try:
+        return patterns.GlobMatcher(glob, allow_slash)
+    except patterns.PatternError as err:
+        raise RuleError(str(err)) from None
 
 
 def glob_to_regex(glob: str, allow_slash: bool = True) -> str:
-    """Translate the documented glob syntax to a regex (for full matching); RuleError on bad syntax."""
-    if not glob:
-        raise RuleError("empty pattern")
-    if len(glob) > MAX_REGEX_LEN:
-        raise RuleError(f"pattern longer than {MAX_REGEX_LEN} characters")
-    allowed = _GLOB_NAME_CHARS | ({"/"} if allow_slash else set())
-    out: list[str] = []
-    depth = 0
-    i, n = 0, len(glob)
-    while i < n:
-        c = glob[i]
-        if c == "*":
-            if glob.startswith("***", i):
-                raise RuleError(f"bad glob {glob!r}: '***' at position {i} (use '*' or '**')")
-            if glob.startswith("**", i):
-                if not allow_slash:
-                    raise RuleError(
-                        f"bad glob {glob!r}: '**' makes no sense in a namespace (no '/'), use '*'"
-                    )
-                segment_start = i == 0 or glob[i - 1] in "/{,"
-                if segment_start and glob.startswith("**/", i):
-                    out.append("(?:.*/)?")
-                    i += 3
-                else:
-                    out.append(".*")
-                    i += 2
-                continue
-            out.append("[^/]*")
-        elif c == "?":
-            out.append("[^/]")
-        elif c == "{":
-            depth += 1
-            out.append("(?:")
-        elif c == "}":
-            if depth == 0:
-                raise RuleError(f"bad glob {glob!r}: unmatched '}}' at position {i}")
-            depth -= 1
-            out.append(")")
-        elif c == ",":
-            if depth == 0:
-                raise RuleError(f"bad glob {glob!r}: ',' outside '{{...}}' at position {i}")
-            out.append("|")
-        elif c in allowed:
-            out.append(re.escape(c))
-        elif c == "/":
-            raise RuleError(f"bad glob {glob!r}: a namespace has no '/'")
-        elif c.isupper():
-            raise RuleError(f"bad glob {glob!r}: {c!r} is upper case (SWR names are lower case)")
-        else:
-            raise RuleError(
-                f"bad glob {glob!r}: character {c!r} at position {i} not allowed "
-                f"(names use a-z 0-9 . _ -{' /' if allow_slash else ''}, wildcards * ** ? {{a,b}}, "
-                f"or write re:<regex>)"
-            )
-        i += 1
-    if depth:
-        raise RuleError(f"bad glob {glob!r}: unclosed '{{'")
-    return "".join(out)
-
-
-def compile_regex(text: str) -> re.Pattern[str]:
-    """Compile a user regex after the safety checks; RuleError with the reason otherwise."""
-    if not text:
-        raise RuleError("empty regex")
-    if len(text) > MAX_REGEX_LEN:
-        raise RuleError(f"regex longer than {MAX_REGEX_LEN} characters ({len(text)})")
+    """The regex equivalent to ``glob`` (documentation, tests); RuleError on bad syntax."""
     try:
-        compiled = re.compile(text)
-    except re.error as err:
-        raise RuleError(f"bad regex {_show(text)}: {err}".replace("; ", ", ")) from None
-    if _nested_repeat(text):
-        raise RuleError(
-            f"unsafe regex {_show(text)}: a repeated group contains another unbounded repetition "
-            "(catastrophic backtracking), rewrite without nesting, e.g. (ab)+ instead of (a+b?)+"
-        )
-    return compiled
+        return patterns.glob_regex(patterns.glob_tokens(glob, allow_slash))
+    except patterns.PatternError as err:
+        raise RuleError(str(err)) from None
 
 
-def _nested_repeat(text: str) -> bool:
-    """True if the regex risks catastrophic backtracking (exponential time on a short input).
-
-    A conservative analysis of the parsed regex: a repetition (``+``, ``*``, ``{n,}``, ``{m,n}`` with n > 1)
-    is unsafe when its body can split the same text in several ways, that is when the body
-
-    - contains another unbounded repetition and no mandatory single character that the inner repetitions
-      cannot consume (``(a+)+``, ``(.*)*``, ``(\\w+\\.?)+`` are refused; ``(\\.\\d+)*`` and ``(a*b)*`` pass), or
-    - has alternatives that can start with the same character (``(a|ab)+``, ``(a|a)*``).
-    """
+def compile_regex(text: str) -> Matcher:
+    """A user regex on RE2 (linear-time full matches); RuleError with the reason when RE2 cannot run it."""
     try:
-        import re._parser as sre  # type: ignore[import-not-found,unused-ignore]  # Python >= 3.11
-    except ImportError:  # pragma: no cover - Python 3.10
-        import sre_parse as sre  # type: ignore[no-redef,import-not-found,unused-ignore]
-    try:
-        parsed = sre.parse(text)
-    except Exception:  # re.compile accepted it already; nothing more to learn here
-        return False
-    return _Analysis(sre).unsafe(list(parsed))
-
-
-class _Analysis:
-    """Character-set reasoning over ``sre_parse`` trees (alphabet: ASCII plus one "other" symbol)."""
-
-    OTHER = 128
-
-    def __init__(self, sre: Any) -> None:
-        self.sre = sre
-        self.alphabet = frozenset(range(self.OTHER + 1))
-        self.repeats = {sre.MAX_REPEAT, sre.MIN_REPEAT}
-        if hasattr(sre, "POSSESSIVE_REPEAT"):
-            self.repeats.add(sre.POSSESSIVE_REPEAT)
-        self.single = {sre.LITERAL, sre.NOT_LITERAL, sre.ANY, sre.IN}
-
-    # character sets --------------------------------------------------------------------------------------
-
-    def _char(self, code: int) -> int:
-        return code if code < self.OTHER else self.OTHER
-
-    def _category(self, category: Any) -> set[int]:
-        names = {
-            "CATEGORY_DIGIT": r"\d",
-            "CATEGORY_NOT_DIGIT": r"\D",
-            "CATEGORY_SPACE": r"\s",
-            "CATEGORY_NOT_SPACE": r"\S",
-            "CATEGORY_WORD": r"\w",
-            "CATEGORY_NOT_WORD": r"\W",
-        }
-        probe = names.get(str(category))
-        if probe is None:
-            return set(self.alphabet)
-        rx = re.compile(probe)
-        out = {c for c in range(self.OTHER) if rx.fullmatch(chr(c))}
-        if rx.fullmatch("\u00e9"):
-            out.add(self.OTHER)
-        return out
-
-    def _set(self, op: Any, arg: Any) -> set[int]:
-        sre = self.sre
-        if op == sre.LITERAL:
-            return {self._char(arg)}
-        if op == sre.NOT_LITERAL:
-            return set(self.alphabet - {self._char(arg)})
-        if op == sre.ANY:
-            return set(self.alphabet - {10})
-        if op == sre.IN:
-            out: set[int] = set()
-            negate = False
-            for item_op, item_arg in arg:
-                if item_op == sre.NEGATE:
-                    negate = True
-                elif item_op == sre.LITERAL:
-                    out.add(self._char(item_arg))
-                elif item_op == sre.RANGE:
-                    lo, hi = item_arg
-                    out.update(range(min(lo, self.OTHER), min(hi, self.OTHER - 1) + 1))
-                    if hi >= self.OTHER:
-                        out.add(self.OTHER)
-                elif item_op == sre.CATEGORY:
-                    out |= self._category(item_arg)
-                else:
-                    return set(self.alphabet)
-            return set(self.alphabet - out) if negate else out
-        return set(self.alphabet)
-
-    def _children(self, op: Any, arg: Any) -> list[list[Any]]:
-        sre = self.sre
-        if op in self.repeats:
-            return [list(arg[2])]
-        if op == sre.SUBPATTERN:
-            return [list(arg[-1])]
-        if op == sre.BRANCH:
-            return [list(b) for b in arg[1]]
-        if op in (sre.ASSERT, sre.ASSERT_NOT):
-            return [list(arg[1])]
-        if op == getattr(sre, "ATOMIC_GROUP", None):
-            return [list(arg)]
-        return []
-
-    def chars(self, seq: list[Any]) -> set[int]:
-        """Every character any part of ``seq`` can consume."""
-        out: set[int] = set()
-        for op, arg in seq:
-            if op in self.single:
-                out |= self._set(op, arg)
-            for child in self._children(op, arg):
-                out |= self.chars(child)
-        return out
-
-    def first(self, seq: list[Any]) -> tuple[set[int], bool]:
-        """Characters ``seq`` can start with, and whether it can match the empty string."""
-        sre = self.sre
-        out: set[int] = set()
-        for op, arg in seq:
-            if op in self.single:
-                return out | self._set(op, arg), False
-            if op in self.repeats:
-                f, nullable = self.first(list(arg[2]))
-                out |= f
-                if not (nullable or arg[0] == 0):
-                    return out, False
-            elif op == sre.SUBPATTERN:
-                f, nullable = self.first(list(arg[-1]))
-                out |= f
-                if not nullable:
-                    return out, False
-            elif op == sre.BRANCH:
-                results = [self.first(list(b)) for b in arg[1]]
-                for f, _ in results:
-                    out |= f
-                if not any(n for _, n in results):
-                    return out, False
-            elif op in (sre.AT, sre.ASSERT, sre.ASSERT_NOT):
-                continue
-            else:
-                return set(self.alphabet), True
-        return out, True
-
-    # safety ----------------------------------------------------------------------------------------------
-
-    def _unbounded_chars(self, seq: list[Any]) -> set[int]:
-        out: set[int] = set()
-        for op, arg in seq:
-            if op in self.repeats and arg[1] == self.sre.MAXREPEAT:
-                out |= self.chars(list(arg[2]))
-            for child in self._children(op, arg):
-                out |= self._unbounded_chars(child)
-        return out
-
-    def _mandatory(self, seq: list[Any]) -> list[set[int]]:
-        out: list[set[int]] = []
-        for op, arg in seq:
-            if op in self.single:
-                out.append(self._set(op, arg))
-            elif op == self.sre.SUBPATTERN:
-                out.extend(self._mandatory(list(arg[-1])))
-        return out
-
-    def _separated(self, body: list[Any], inner: set[int]) -> bool:
-        """Each iteration of ``body`` must consume a character none of the inner repetitions can."""
-        if any(not (m & inner) for m in self._mandatory(body)):
-            return True
-        if len(body) == 1:
-            op, arg = body[0]
-            if op == self.sre.SUBPATTERN:
-                return self._separated(list(arg[-1]), inner)
-            if op == self.sre.BRANCH:
-                return all(self._separated(list(b), inner) for b in arg[1])
-        return False
-
-    def _ambiguous_branch(self, seq: list[Any]) -> bool:
-        for op, arg in seq:
-            if op == self.sre.BRANCH:
-                seen: set[int] = set()
-                for branch in arg[1]:
-                    f, nullable = self.first(list(branch))
-                    if nullable or seen & f:
-                        return True
-                    seen |= f
-            for child in self._children(op, arg):
-                if op not in self.repeats and self._ambiguous_branch(child):
-                    return True
-        return False
-
-    def unsafe(self, seq: list[Any]) -> bool:
-        for op, arg in seq:
-            if op in self.repeats and (arg[1] == self.sre.MAXREPEAT or arg[1] > 1):
-                body = list(arg[2])
-                inner = self._unbounded_chars(body)
-                if inner and not self._separated(body, inner):
-                    return True
-                if arg[1] == self.sre.MAXREPEAT and self._ambiguous_branch(body):
-                    return True
-            if any(self.unsafe(child) for child in self._children(op, arg)):
-                return True
-        return False
+        return patterns.compile_regex(text)
+    except patterns.PatternError as err:
+        raise RuleError(str(err)) from None
 
 
 def split_patterns(value: str) -> list[str]:

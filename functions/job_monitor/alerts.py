@@ -4,7 +4,6 @@ text and counted, never dropped silently. The webhook URL carries credentials: i
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -13,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote, urlsplit
 
 from functions.job_monitor.classify import STUCK, Key, KeyState, SystemicGroup
-from shared import jsontext
+from shared import jsontext, wirejson
 from shared.errors import SwrSyncError
 from shared.http import Deadline, HttpRequest, RetryPolicy, Transport, UrllibTransport, call_with_retries
 from shared.redact import clip
@@ -241,8 +240,8 @@ def _platform_error(fmt: str, body: bytes) -> str:
     if fmt not in ("feishu", "dingtalk", "wecom") or not body.strip():
         return ""
     try:
-        data = json.loads(body)
-    except ValueError:
+        data = wirejson.loads(body)
+    except wirejson.JsonError:
         return ""
     if not isinstance(data, dict):
         return ""

@@ -3,7 +3,6 @@ answer. ``run_monitor`` takes its collaborators as arguments so tests can drive 
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -38,9 +37,10 @@ from functions.job_monitor.report import Report, iso, public_view
 from functions.job_monitor.resync import DRY_RUN, ERROR, ISSUED, SKIPPED, resync
 from functions.job_monitor.scope import pattern_problems, resolve
 from functions.job_monitor.settings import MonitorSettings
-from shared import logs
+from shared import logs, wirejson
 from shared.client import SwrClient
 from shared.http import Deadline
+from shared.paging import PageBudget
 from shared.runtime.credentials import bearer_matches
 from shared.runtime.model import Invocation, Response
 
@@ -116,7 +116,7 @@ def parse_overrides(invocation: Invocation, log: Any) -> tuple[Overrides, list[s
         if not req.body.strip():
             return Overrides(), []
         try:
-            data = json.loads(req.body)
+            data = wirejson.loads(req.body)
         except ValueError as err:
             raise BadRequest(400, "body must be a JSON object (or empty)") from err
         if not isinstance(data, dict):
@@ -133,7 +133,7 @@ def parse_overrides(invocation: Invocation, log: Any) -> tuple[Overrides, list[s
         if not isinstance(raw, str) or not raw.strip():
             return Overrides(), []
         try:
-            data = json.loads(raw)
+            data = wirejson.loads(raw)
         except ValueError:
             log.info("timer user_event is not JSON: ignored")
             return Overrides(), []
@@ -232,7 +232,10 @@ def run_monitor(
     report.resync_enabled, report.max_resync = opts.resync, settings.max_resync
     report.alerting_configured = bool(sinks)
 
-    repos, scope_gaps = resolve(client, opts.repos, opts.namespaces, settings.concurrency, scan_deadline)
+    budget = PageBudget(settings.max_scan_pages)
+    repos, scope_gaps = resolve(
+        client, opts.repos, opts.namespaces, settings.concurrency, scan_deadline, settings.max_pages, budget
+    )
     result = scan(
         client,
         repos,
@@ -241,6 +244,7 @@ def run_monitor(
         settings.max_pages,
         settings.concurrency,
         scan_deadline,
+        budget,
     )
     report.repos_in_scope, report.repos_scanned = len(repos), len(result.read)
     report.gaps = [*scope_gaps, *result.gaps]
@@ -326,6 +330,46 @@ def run_monitor(
     return report
 
 
+# -- who may cause side effects ----------------------------------------------------------------------------
+
+UNAUTHENTICATED_RUN = "unauthenticated_run"  # RepeatGuard key: side effects of open runs, once per period
+
+
+def authenticated(settings: MonitorSettings, invocation: Invocation) -> bool:
+    """A FunctionGraph timer (only the platform fires it) or a call with MONITOR_TOKEN as its bearer token.
+
+    On OpenFaaS every call is HTTP: ``X-Connector: cron-connector`` is a header anyone who reaches the gateway
+    can send, so it authenticates nothing.
+    """
+    if invocation.platform == "functiongraph" and invocation.trigger == "timer":
+        return True
+    token = settings.monitor_token
+    return bool(token) and bearer_matches(invocation.request, token or "")
+
+
+def gate_side_effects(
+    settings: MonitorSettings, invocation: Invocation, opts: RunOptions, now: datetime
+) -> None:
+    """Alerts and re-syncs only for authenticated runs.
+
+    An unauthenticated run (an OpenFaaS call without the bearer token, whatever its headers) observes only when
+    MONITOR_TOKEN is configured. Without MONITOR_TOKEN the function is open by configuration: side effects are
+    then allowed once per MONITOR_PERIOD_SECONDS per warm instance, so that repeated calls in one period do not
+    repeat alerts or re-syncs (across instances this needs durable state: see docs/job-monitor.md).
+    """
+    if authenticated(settings, invocation) or not (opts.alert or opts.resync):
+        return
+    if not settings.monitor_token and REPEAT_GUARD.allow(UNAUTHENTICATED_RUN, now, settings.period_seconds):
+        return
+    opts.alert = opts.resync = False
+    why = (
+        "unauthenticated call (no MONITOR_TOKEN bearer token; X-Connector authenticates nothing)"
+        if settings.monitor_token
+        else "an unauthenticated run already alerted and re-synced in this period"
+    )
+    opts.warnings.append(f"{why}: observe only, no alert and no re-sync")
+
+
 # -- entry point --------------------------------------------------------------------------------------------
 
 
@@ -353,11 +397,12 @@ def handle(settings: MonitorSettings, invocation: Invocation) -> Response:
     except BadRequest as err:
         log.error("run refused", error=str(err), problems=err.problems)
         return Response.error(err.status, str(err), invocation.correlation_id, problems=err.problems)
+    now = datetime.now(timezone.utc)
+    gate_side_effects(settings, invocation, opts, now)
     for warning in opts.warnings:
         log.warning(warning)
     client = connect(settings, invocation.remaining_ms(), invocation.context)
     sinks = build_sinks(settings, invocation.context)
-    now = datetime.now(timezone.utc)
     context = {
         "function": invocation.function_name or FUNCTION,
         "correlation_id": invocation.correlation_id,

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
+from shared import timeutil
 from shared.models import SyncJob, SyncStatus
 
 FAILING = frozenset({SyncStatus.FAILED, SyncStatus.TIMEOUT, SyncStatus.CANCEL})
@@ -153,10 +154,11 @@ def classify_key(
     elif latest.status in FAILING:
         category = FAILED
         final = latest.updated_at or created
-        due_at = final + timedelta(seconds=policy.settle) if final is not None else policy.now
+        # Saturating: a job dated near year 9999 must not overflow the whole run.
+        due_at = timeutil.add(final, policy.settle) if final is not None else policy.now
     elif created is not None and age >= policy.stuck_after:
         category = STUCK
-        due_at = created + timedelta(seconds=policy.stuck_after)
+        due_at = timeutil.add(created, policy.stuck_after)
     else:
         category = PENDING
     recovered = category == OK and any(j.status in FAILING for j in ordered[1:])

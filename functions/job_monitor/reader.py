@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from functions.job_monitor.scope import Gap, RepoRef, error_reason, parallel
 from shared.models import SyncJob
+from shared.paging import PageBudget, Progress
 
 if TYPE_CHECKING:
     from shared.client import SwrClient
@@ -22,7 +23,8 @@ class RepoJobs:
     """The jobs of one repository created at or after the horizon, newest first, and how reading ended.
 
     ``stop`` is ``horizon`` (a job older than the horizon was reached) or ``end`` (no more jobs); anything else
-    (``page_limit``, ``deadline``, or an error reason for a later page) means the history was cut short.
+    (``page_limit``, ``no_progress``, ``deadline``, or an error reason for a later page) means the history was
+    cut short.
     """
 
     repo: RepoRef
@@ -43,6 +45,7 @@ def read_repo(
     page_size: int,
     max_pages: int,
     deadline: Deadline,
+    budget: PageBudget | None = None,
 ) -> RepoJobs:
     """Page ``sync_job`` in ``desc`` order until a page reaches a job created before ``horizon_start``.
 
@@ -50,10 +53,21 @@ def read_repo(
     page length.
     Jobs without ``createdAt`` are kept (their age is unknown). Raises what the client raises for the first
     page; a failure on a later page keeps what was read and ends with ``stop`` = the error's reason.
+
+    Every loop is bounded by progress and by count: a page that brings no job not seen on an earlier page (the
+    server ignores ``offset``) ends with ``no_progress``; ``max_pages`` per repository, and the scan's shared
+    ``budget`` of pages, end with ``page_limit``.
     """
     out = RepoJobs(repo)
     offset = 0
+    progress = Progress()
+    budget = budget or PageBudget(None)
     while True:
+        if not budget.take():
+            out.stop, out.detail = "page_limit", "the scan's page budget ran out"
+            if not out.pages:
+                raise _NotRead("page_limit", "not scanned: the scan's page budget ran out")
+            return out
         try:
             page = client.list_sync_jobs(repo.namespace, repo.repository, page_size, offset, "desc")
         except Exception as err:
@@ -62,6 +76,10 @@ def read_repo(
             out.stop, out.detail = error_reason(err)
             return out
         out.pages += 1
+        if page.items and not progress.advanced(page.keys):
+            out.stop = "no_progress"
+            out.detail = f"the page at offset {offset} repeats earlier jobs (the server ignores offset)"
+            return out
         reached_old = False
         for job in page.items:
             if job.created_at is not None and job.created_at < horizon_start:
@@ -84,6 +102,14 @@ def read_repo(
         offset += len(page.items)
 
 
+class _NotRead(Exception):
+    """Nothing of the repository could be read (before its first page)."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason, self.detail = reason, detail
+
+
 @dataclass
 class ScanResult:
     read: list[RepoJobs] = field(default_factory=list)
@@ -99,14 +125,18 @@ def scan(
     max_pages: int,
     concurrency: int,
     deadline: Deadline,
+    budget: PageBudget | None = None,
 ) -> ScanResult:
-    """Read every repository with bounded concurrency; a repository is skipped once ``deadline`` expired."""
+    """Read every repository with bounded concurrency; a repository is skipped once ``deadline`` expired or
+    the scan's page ``budget`` is spent."""
 
     def one(repo: RepoRef) -> RepoJobs | Gap:
         if deadline.expired:
             return Gap(repo.full, "deadline", "not scanned: the scan's time ran out")
         try:
-            return read_repo(client, repo, horizon_start, page_size, max_pages, deadline)
+            return read_repo(client, repo, horizon_start, page_size, max_pages, deadline, budget)
+        except _NotRead as err:
+            return Gap(repo.full, err.reason, err.detail)
         except Exception as err:
             reason, detail = error_reason(err)
             if reason == "unreachable" and deadline.expired:

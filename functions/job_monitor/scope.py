@@ -10,12 +10,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from shared.errors import ApiError, AuthError, DeadlineExceeded, NotFound, TransportError
 from shared.names import InvalidName, validate_namespace, validate_repository
+from shared.paging import ListingIncomplete
 from shared.redact import clip
 from shared.rules import Pattern, RuleError, compile_pattern
 
 if TYPE_CHECKING:
     from shared.client import SwrClient
     from shared.http import Deadline
+    from shared.paging import PageBudget
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -38,7 +40,8 @@ class Gap:
     """Something that was not (completely) scanned, and why.
 
     ``reason`` is one of: ``auth`` (401/403), ``unreachable`` (network, 5xx after retries), ``not_found``,
-    ``deadline``, ``page_limit`` (MONITOR_MAX_PAGES reached), ``error`` (anything else).
+    ``deadline``, ``page_limit`` (MONITOR_MAX_PAGES or the scan's page budget reached), ``no_progress`` (a
+    listing repeated itself: the server ignores ``offset``), ``error`` (anything else).
     """
 
     target: str  # "ns/repo", or "ns/*" for a namespace that could not be listed, or a pattern
@@ -59,6 +62,8 @@ def error_reason(err: BaseException) -> tuple[str, str]:
     """(reason, detail) of a failed SWR call, for reports; never a credential (errors are scrubbed)."""
     if isinstance(err, DeadlineExceeded):
         return "deadline", "the function's time ran out"
+    if isinstance(err, ListingIncomplete):
+        return err.reason, clip(str(err), 200)
     if isinstance(err, AuthError):
         return "auth", f"HTTP {err.status} {err.code}".strip()
     if isinstance(err, NotFound):
@@ -160,6 +165,8 @@ def resolve(
     namespaces: Sequence[str],
     concurrency: int,
     deadline: Deadline,
+    max_pages: int = 10_000,
+    budget: PageBudget | None = None,
 ) -> tuple[list[RepoRef], list[Gap]]:
     """Expand the configured scope to concrete repositories; what could not be listed comes back as gaps.
 
@@ -195,7 +202,8 @@ def resolve(
         if deadline.expired:
             return [], Gap(f"{namespace}/*", "deadline", "not listed: the scan's time ran out")
         try:
-            return [r.name for r in client.iter_repos(namespace, page_size=REPO_PAGE_SIZE)], None
+            repos = client.iter_repos(namespace, page_size=REPO_PAGE_SIZE, max_pages=max_pages, budget=budget)
+            return [r.name for r in repos], None
         except Exception as err:
             reason, detail = error_reason(err)
             return [], Gap(f"{namespace}/*", reason, detail)

@@ -11,6 +11,7 @@ from shared.config import SwrSettings
 from shared.endpoints import valid_region
 from shared.rules import split_patterns
 from shared.runtime.credentials import BEARER_TOKEN_MIN_LEN
+from shared.secreturl import url_problems
 
 AlertFormat = Literal["generic", "slack", "feishu", "dingtalk", "wecom"]
 ALERT_FORMATS: tuple[str, ...] = ("generic", "slack", "feishu", "dingtalk", "wecom")
@@ -37,6 +38,9 @@ class MonitorSettings(SwrSettings):
     concurrency: int = Field(default=8, ge=1, le=64, alias="MONITOR_CONCURRENCY")
     page_size: int = Field(default=50, ge=1, le=1000, alias="MONITOR_PAGE_SIZE")
     max_pages: int = Field(default=200, ge=1, le=100_000, alias="MONITOR_MAX_PAGES")
+    # Pages a whole run may read (repository listings and job histories together): a listing that never
+    # ends, in any number of repositories, cannot hold the run past it.
+    max_scan_pages: int = Field(default=5_000, ge=1, le=10_000_000, alias="MONITOR_MAX_SCAN_PAGES")
     # -- time windows --
     period_seconds: int = Field(default=300, ge=1, le=7 * 86400, alias="MONITOR_PERIOD_SECONDS")
     settle_seconds: int = Field(default=300, ge=0, le=7 * 86400, alias="MONITOR_SETTLE_SECONDS")
@@ -86,10 +90,10 @@ class MonitorSettings(SwrSettings):
             )
         if self.monitor_token is not None and len(self.monitor_token) < BEARER_TOKEN_MIN_LEN:
             problems.append(f"MONITOR_TOKEN: must be at least {BEARER_TOKEN_MIN_LEN} characters")
-        if self.alert_webhook_url is not None and not self.alert_webhook_url.startswith(
-            ("http://", "https://")
-        ):
-            problems.append("ALERT_WEBHOOK_URL: must be an http(s) URL")
+        if self.alert_webhook_url is not None:
+            problems += url_problems(
+                "ALERT_WEBHOOK_URL", self.alert_webhook_url, ("http", "https"), userinfo=False
+            )
         if self.smn_endpoint and not self.smn_endpoint.startswith(("http://", "https://")):
             problems.append("SMN_ENDPOINT: must be an http(s) URL")
         if self.smn_topic_urn is not None:

@@ -15,6 +15,8 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from shared import wirejson
+
 CURSOR_VERSION = 1
 HASH_PREFIX = 16
 
@@ -40,7 +42,7 @@ class Cursor:
     def decode(cls, text: str, fingerprint: str) -> Cursor:
         try:
             raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-            data = json.loads(raw)
+            data = wirejson.loads(raw)
         except (binascii.Error, ValueError) as err:
             raise CursorError(
                 "malformed cursor (pass the 'next' value of the previous page unchanged)"

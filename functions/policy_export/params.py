@@ -8,12 +8,12 @@ comma-separated outside ``{...}``), ``remote_region`` (one or more), ``format`` 
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass
 
 from shared.endpoints import valid_region
 from shared.names import InvalidName, validate_namespace, validate_repository
-from shared.rules import RuleError, glob_to_regex, split_patterns
+from shared.patterns import Matcher
+from shared.rules import RuleError, compile_glob, split_patterns
 
 FORMATS = ("json", "csv", "ndjson")
 MEDIA_TYPES = {"json": "application/json", "csv": "text/csv", "ndjson": "application/x-ndjson"}
@@ -52,7 +52,7 @@ class RepoPattern:
     """A repository selector: a literal name (fetched directly) or a glob (matched against the listing)."""
 
     text: str
-    regex: re.Pattern[str] | None  # None = literal
+    regex: Matcher | None  # None = literal
 
     @property
     def literal(self) -> bool:
@@ -61,7 +61,7 @@ class RepoPattern:
     def matches(self, name: str) -> bool:
         if self.regex is None:
             return name == self.text
-        return self.regex.fullmatch(name) is not None
+        return bool(self.regex.fullmatch(name))
 
 
 @dataclass(frozen=True)
@@ -131,7 +131,7 @@ def parse_repository(text: str) -> RepoPattern:
     if text.startswith("re:"):
         raise ValueError("regular expressions are not accepted here; use a glob")
     try:
-        return RepoPattern(text, re.compile(glob_to_regex(text, allow_slash=True)))
+        return RepoPattern(text, compile_glob(text, allow_slash=True))
     except RuleError as err:
         raise ValueError(str(err)) from None
 

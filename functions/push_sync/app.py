@@ -18,7 +18,9 @@ kept verbatim beside it (``swr_list``), never read as synced or failed (see :mod
 
 from __future__ import annotations
 
+import functools
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -30,8 +32,10 @@ from functions.push_sync.idempotency import (
     Store,
     StoreUnavailable,
     acquire,
+    bounded_by,
     get_store,
     idempotency_key,
+    within_invocation,
 )
 from functions.push_sync.model import ParseResult, PayloadError, Rejected
 from functions.push_sync.settings import PushSyncSettings
@@ -44,7 +48,7 @@ from shared.runtime.model import Invocation, Response
 from shared.selection import TagInfo
 
 RAW_LOG_LIMIT = 8192
-DEFAULT_LOCK_MS = 300_000
+CLAIM_MARGIN_SECONDS = 5.0  # an IAM token request and the store's own commands
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -149,13 +153,28 @@ def _process(settings: PushSyncSettings, invocation: Invocation, work: list[TagW
     if not pending:
         return 0
 
-    store = settle_store = _store(settings)
+    store = _store(settings)
     remaining = invocation.remaining_ms()
-    lock_ms = int(min(max(remaining or DEFAULT_LOCK_MS, 5_000), 900_000))
+    lock_ms = claim_ttl_ms(settings, pending, remaining)
     wait_until = time.monotonic() + min(
         settings.idempotency_wait_seconds, max(0.0, (remaining or 1e9) / 4000)
     )
     to_sync: list[TagWork] = []
+    # Every store command ends with the invocation, whatever the store's own timeout.
+    with bounded_by(None if remaining is None else time.monotonic() + remaining / 1000.0):
+        return _claim_sync_settle(settings, invocation, pending, store, lock_ms, wait_until, to_sync)
+
+
+def _claim_sync_settle(
+    settings: PushSyncSettings,
+    invocation: Invocation,
+    pending: list[TagWork],
+    store: Store | None,
+    lock_ms: int,
+    wait_until: float,
+    to_sync: list[TagWork],
+) -> int:
+    settle_store = store
     try:
         for w in pending:
             if store is not None and w.decision.event.identity:
@@ -172,6 +191,24 @@ def _process(settings: PushSyncSettings, invocation: Invocation, work: list[TagW
     finally:
         _settle(settings, settle_store, to_sync, invocation.correlation_id)
     return calls
+
+
+def claim_ttl_ms(settings: PushSyncSettings, pending: list[TagWork], remaining_ms: float | None) -> int:
+    """How long a claim may block redeliveries: the time this invocation's sync calls can take, not the
+    function's maximum timeout (a crashed instance would otherwise get a registry's redelivery refused with 409
+    for many minutes).
+
+    Each call is bounded by the retry policy (attempts x (timeout + longest backoff)); the calls run
+    ``SYNC_CONCURRENCY`` at a time; at most one call per tag and target. Plus a margin for an IAM token and the
+    store itself; never more than the invocation's remaining time; at least 5 s.
+    """
+    per_call = settings.http_max_attempts * (settings.http_timeout + settings.http_backoff_max)
+    calls = max(1, sum(len(w.decision.matches) for w in pending))
+    rounds = -(-calls // settings.sync_concurrency)
+    expected_ms = (per_call * rounds + CLAIM_MARGIN_SECONDS) * 1000.0
+    if remaining_ms is not None:
+        expected_ms = min(expected_ms, remaining_ms)
+    return int(min(max(expected_ms, 5_000), 900_000))
 
 
 def _store(settings: PushSyncSettings) -> Store | None:
@@ -314,13 +351,18 @@ def _tag_result(w: TagWork, by_tag: dict[tuple[Any, ...], GroupOutcome]) -> None
 
 
 def _settle(settings: PushSyncSettings, store: Store | None, to_sync: list[TagWork], cid: str) -> None:
-    """Remember successes; release every other claim (a failed sync must be retried on redelivery)."""
+    """Remember successes; release every other claim (a failed sync must be retried on redelivery).
+
+    A store blip is retried (:func:`_with_retries`) within the invocation's time: a claim left behind blocks
+    the redeliveries of its tag until it expires.
+    """
     if store is None:
         return
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
     for w in to_sync:
         if w.key is None or w.claim is None or w.claim.state != "acquired":
             continue
+        key, token = w.key, w.claim.token
         try:
             if w.status == TRIGGERED:
                 stored = {
@@ -330,12 +372,33 @@ def _settle(settings: PushSyncSettings, store: Store | None, to_sync: list[TagWo
                     "correlation_id": cid,
                     "triggered_at": now,
                 }
-                store.complete(w.key, w.claim.token, stored, settings.idempotency_window_seconds)
+                ttl = settings.idempotency_window_seconds
+                _with_retries(functools.partial(store.complete, key, token, stored, ttl))
             else:
-                store.release(w.key, w.claim.token)
+                _with_retries(functools.partial(store.release, key, token))
         except StoreUnavailable as err:
-            get_logger().warning("idempotency store unavailable while settling", error=str(err))
+            get_logger().warning(
+                "idempotency store unavailable while settling: the claim expires on its own",
+                error=str(err),
+            )
             return
+
+
+SETTLE_ATTEMPTS = 3
+SETTLE_BACKOFF = 0.05
+
+
+def _with_retries(op: Callable[[], None]) -> None:
+    """Run a store write, retried on StoreUnavailable (short backoff); each command is bounded by the
+    store's timeout and the invocation's end (``idempotency.bounded_by``), so retries never overrun it."""
+    for attempt in range(SETTLE_ATTEMPTS):
+        try:
+            op()
+            return
+        except StoreUnavailable:
+            if attempt + 1 >= SETTLE_ATTEMPTS or not within_invocation(SETTLE_BACKOFF * 2**attempt):
+                raise
+            time.sleep(SETTLE_BACKOFF * 2**attempt)
 
 
 # -- answer -------------------------------------------------------------------------------------------------

@@ -26,6 +26,8 @@ harmless, a lost sync is not) and a warning is logged.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import hashlib
 import json
 import threading
@@ -36,6 +38,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
+from shared import wirejson
 from shared.rules import Target
 
 KEY_PREFIX = "swr-sync:push-sync:v2:"  # v2: one key per tag and targets, the identity in the stored result
@@ -191,20 +194,116 @@ return 1
 """
 
 
+# The monotonic time by which the current Redis command must be answered (set by RedisStore._do), and the
+# invocation's own end (set by the handler with ``bounded_by``): a command never outlives either.
+_COMMAND_END: contextvars.ContextVar[float | None] = contextvars.ContextVar("redis_command_end", default=None)
+_INVOCATION_END: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "redis_invocation_end", default=None
+)
+
+
+@contextlib.contextmanager
+def bounded_by(end: float | None) -> Any:
+    """Every store command inside the block ends by the monotonic time ``end`` (the invocation's deadline)."""
+    reset = _INVOCATION_END.set(end)
+    try:
+        yield
+    finally:
+        _INVOCATION_END.reset(reset)
+
+
+def within_invocation(seconds: float) -> bool:
+    """Whether ``seconds`` from now is still before the invocation's end (always, outside :func:`bounded_by`)."""
+    end = _INVOCATION_END.get()
+    return end is None or time.monotonic() + seconds < end
+
+
+class _DeadlineSocket:
+    """A socket whose reads and writes together end by the current command's end (:data:`_COMMAND_END`).
+
+    redis-py's ``socket_timeout`` applies to each ``recv``: a server that trickles a reply one byte at a time
+    never trips it. Before each operation the timeout is set to the time the command has left.
+    """
+
+    def __init__(self, sock: Any) -> None:
+        self._sock = sock
+        self._timeout: float | None = sock.gettimeout()  # what redis-py asked for (0: a non-blocking poll)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sock, name)
+
+    def settimeout(self, value: float | None) -> None:
+        self._timeout = value
+        self._sock.settimeout(value)
+
+    def gettimeout(self) -> float | None:
+        return self._timeout
+
+    def _arm(self) -> None:
+        end = _COMMAND_END.get()
+        if end is None:
+            self._sock.settimeout(self._timeout)
+            return
+        remaining = end - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError("the Redis command's deadline passed")
+        self._sock.settimeout(remaining if self._timeout is None else min(self._timeout, remaining))
+
+    def recv(self, *args: Any) -> Any:
+        self._arm()
+        return self._sock.recv(*args)
+
+    def recv_into(self, *args: Any) -> Any:
+        self._arm()
+        return self._sock.recv_into(*args)
+
+    def sendall(self, *args: Any) -> Any:
+        self._arm()
+        return self._sock.sendall(*args)
+
+
+def _redis_client(url: str, timeout: float) -> Any:
+    """A redis-py client whose every command is bounded as a whole, not per ``recv``; never retried inside
+    redis-py (one command, one deadline: the store fails open instead)."""
+    try:
+        import redis
+        from redis.connection import Connection, SSLConnection, UnixDomainSocketConnection
+    except ImportError as err:  # pragma: no cover - depends on the install
+        raise StoreUnavailable(
+            "IDEMPOTENCY_REDIS_URL is set but redis-py is not installed (extra 'redis')"
+        ) from err
+
+    base = {"rediss": SSLConnection, "unix": UnixDomainSocketConnection}.get(
+        url.partition(":")[0], Connection
+    )
+
+    class DeadlineConnection(base):  # type: ignore[misc,valid-type]
+        def _connect(self) -> Any:
+            return _DeadlineSocket(super()._connect())
+
+    return redis.Redis.from_url(
+        url,
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
+        connection_class=DeadlineConnection,
+        retry=None,
+        retry_on_error=[],
+    )
+
+
 class RedisStore:
-    """Shared store on Redis (redis-py imported lazily: the ``redis`` extra is optional)."""
+    """Shared store on Redis (redis-py imported lazily: the ``redis`` extra is optional).
+
+    Each command (connect, send and the whole reply) is bounded by ``timeout`` and by the invocation's deadline
+    (:func:`bounded_by`); one that overruns is a :class:`StoreUnavailable`.
+    """
 
     poll_interval = 0.05
 
     def __init__(self, url: str, client: Any = None, timeout: float = 1.0) -> None:
+        self._timeout = timeout
         if client is None:
-            try:
-                import redis
-            except ImportError as err:  # pragma: no cover - depends on the install
-                raise StoreUnavailable(
-                    "IDEMPOTENCY_REDIS_URL is set but redis-py is not installed (extra 'redis')"
-                ) from err
-            client = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
+            client = _redis_client(url, timeout)
         self._r = client
         self._release = client.register_script(_RELEASE_LUA)
         self._complete = client.register_script(_COMPLETE_LUA)
@@ -214,17 +313,26 @@ class RedisStore:
         return key + ":result", key + ":lock"
 
     def _do(self, fn: Callable[[], Any]) -> Any:
+        end = time.monotonic() + self._timeout
+        invocation_end = _INVOCATION_END.get()
+        if invocation_end is not None:
+            end = min(end, invocation_end)
+        reset = _COMMAND_END.set(end)
         try:
+            if end <= time.monotonic():
+                raise TimeoutError("no time left for the command")
             return fn()
         except Exception as err:  # redis.exceptions.RedisError and socket errors: the store is unusable
             raise StoreUnavailable(f"redis: {type(err).__name__}") from None
+        finally:
+            _COMMAND_END.reset(reset)
 
     def _load(self, raw: Any) -> dict[str, Any] | None:
         if raw is None:
             return None
         try:
-            value = json.loads(raw)
-        except (TypeError, ValueError):
+            value = wirejson.loads(raw)
+        except (TypeError, ValueError):  # wirejson.JsonError included: a value we cannot read is no result
             return None
         return value if isinstance(value, dict) else None
 

@@ -10,6 +10,7 @@ from pydantic import Field, PrivateAttr, model_validator
 from shared.config import SwrSettings
 from shared.errors import ConfigError
 from shared.rules import RuleSet, load_rules
+from shared.secreturl import url_problems
 
 MIB = 1024 * 1024
 _HEADER_NAME = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}")
@@ -56,10 +57,13 @@ class PushSyncSettings(SwrSettings):
             )
         if not _HEADER_NAME.fullmatch(self.webhook_signature_header):
             problems.append("WEBHOOK_SIGNATURE_HEADER: not a valid HTTP header name")
-        if self.idempotency_redis_url and not self.idempotency_redis_url.startswith(
-            ("redis://", "rediss://", "unix://")
-        ):
-            problems.append("IDEMPOTENCY_REDIS_URL: must be a redis://, rediss:// or unix:// URL")
+        redis_problems = (
+            url_problems("IDEMPOTENCY_REDIS_URL", self.idempotency_redis_url, ("redis", "rediss", "unix"))
+            if self.idempotency_redis_url
+            else []
+        )
+        if redis_problems:
+            problems.extend(redis_problems)
         elif self.idempotency_redis_url and importlib.util.find_spec("redis") is None:
             problems.append(
                 "IDEMPOTENCY_REDIS_URL: set, but redis-py is not installed (install swr-sync[redis])"

@@ -1,6 +1,6 @@
 """Runtime dependency wheels: the lock, the per-target wheel cache, unpacking with a lean file selection.
 
-Wheels come from ``pip download --no-deps --only-binary=:all: --platform manylinux2014_<arch> --python-version
+Wheels come from ``pip download --no-deps --only-binary=:all: --platform manylinux_2_28_<arch> --python-version
 X.Y --implementation cp``, one cache directory per target under ``build/wheels/`` (so pydantic-core always
 matches the target's exact CPython version and CPU architecture). When every pinned wheel is already cached,
 pip is not run at all: rebuilds are offline.
@@ -55,7 +55,13 @@ class Target:
 
     @property
     def platform(self) -> str:
-        return f"manylinux2014_{self.machine}"
+        # glibc 2.28: google-re2's wheels need it (pydantic-core's need 2.17); pip also takes older tags.
+        return f"manylinux_2_28_{self.machine}"
+
+    @property
+    def pip_platforms(self) -> tuple[str, ...]:
+        """What pip may take: 2.28 and the older manylinux2014 (pip does not widen a --platform by itself)."""
+        return (self.platform, f"manylinux2014_{self.machine}")
 
     @property
     def suffix(self) -> str:
@@ -186,8 +192,7 @@ def ensure_wheels(
             "--disable-pip-version-check",
             "--no-deps",
             "--only-binary=:all:",
-            "--platform",
-            target.platform,
+            *(arg for platform in target.pip_platforms for arg in ("--platform", platform)),
             "--python-version",
             target.python,
             "--implementation",

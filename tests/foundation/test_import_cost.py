@@ -73,3 +73,18 @@ FUNCTION_ENTRIES = sorted(p.parent.name for p in (ROOT / "functions").glob("*/in
 def test_function_entry_modules_do_not_import_heavy_http_stacks(function: str) -> None:
     modules = imported_modules(f"import functions.{function}.index")
     assert not _top_level(modules) & set(HEAVY_HTTP)
+
+
+def test_re2_is_imported_only_when_a_rule_needs_a_regex() -> None:
+    globs = imported_modules(
+        "from shared.rules import RuleSet; "
+        'RuleSet.parse(\'[{"namespace": "demo", "repository": "team/**", '
+        '"targets": [{"region": "cn-north-4", "namespace": "dr"}]}]\')'
+    )
+    assert "re2" not in globs
+    regex = imported_modules(
+        "from shared.rules import RuleSet; "
+        'RuleSet.parse(\'[{"tags": {"include": ["v[0-9]+"]}, '
+        '"targets": [{"region": "cn-north-4", "namespace": "dr"}]}]\')'
+    )
+    assert "re2" in regex

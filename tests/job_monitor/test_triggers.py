@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from freezegun import freeze_time
+from pytest_httpserver import HTTPServer
 
 from functions.job_monitor import index
 from tests.job_monitor.conftest import T0, Harness
@@ -198,3 +199,78 @@ def test_no_scope_is_an_error(env: Any, seeded: Harness) -> None:
     env(MONITOR_REPOS="")
     result = fg(event("timer-plain.json"))
     assert result["error"].startswith("no scope")
+
+
+# -- side effects only for their trigger ---------------------------------------------------------------------
+# Anyone who reaches an OpenFaaS gateway can send "X-Connector: cron-connector": a run alerts or re-syncs only
+# when it is authenticated (a FunctionGraph timer, or MONITOR_TOKEN as bearer token). Without MONITOR_TOKEN (an
+# open function by configuration), repeated runs in one period do not repeat alerts or re-syncs (per instance).
+
+CRON = {"X-Connector": "cron-connector", "X-Topic": "cron-function"}
+
+
+def _openfaas(headers: dict[str, str]) -> dict[str, Any]:
+    with freeze_time(T0):
+        answer = index.handle(openfaas_event(headers=headers), None)
+    assert answer["statusCode"] == 200
+    return json.loads(answer["body"])
+
+
+def _alerts(httpserver: HTTPServer) -> int:
+    return sum(1 for req, _ in httpserver.log if req.path == "/hook")
+
+
+@pytest.mark.parametrize("resync", ["true", "false"])  # a re-synced key is not alerted: test both
+def test_a_forged_cron_header_neither_alerts_nor_resyncs(
+    env: Any, seeded: Harness, httpserver: HTTPServer, resync: str
+) -> None:
+    httpserver.expect_request("/hook").respond_with_data("ok")
+    env(
+        MONITOR_TOKEN=TOKEN,
+        ALERT_WEBHOOK_URL=httpserver.url_for("/hook"),
+        MONITOR_SETTLE_SECONDS="0",
+        MONITOR_RESYNC=resync,
+    )
+    for _ in range(3):
+        report = _openfaas(CRON)
+        assert report["failed_total"] == 1  # it still observes: counts only
+    assert seeded.requests("sync_images") == []
+    assert _alerts(httpserver) == 0
+
+
+@pytest.mark.parametrize("resync", ["true", "false"])
+def test_the_same_call_with_the_bearer_token_alerts_and_resyncs(
+    env: Any, seeded: Harness, httpserver: HTTPServer, resync: str
+) -> None:
+    httpserver.expect_request("/hook").respond_with_data("ok")
+    env(
+        MONITOR_TOKEN=TOKEN,
+        ALERT_WEBHOOK_URL=httpserver.url_for("/hook"),
+        MONITOR_SETTLE_SECONDS="0",
+        MONITOR_RESYNC=resync,
+    )
+    report = _openfaas({**CRON, "Authorization": f"Bearer {TOKEN}"})
+    if resync == "true":
+        assert report["failed"][0]["resync"] == "issued"
+        assert len(seeded.requests("sync_images")) == 1
+    else:
+        assert _alerts(httpserver) == 1
+
+
+def test_without_a_token_repeated_runs_in_one_period_do_not_repeat_side_effects(
+    env: Any, seeded: Harness, httpserver: HTTPServer
+) -> None:
+    httpserver.expect_request("/hook").respond_with_data("ok")
+    env(ALERT_WEBHOOK_URL=httpserver.url_for("/hook"), MONITOR_RESYNC="false", MONITOR_SETTLE_SECONDS="0")
+    first = _openfaas(CRON)
+    assert _alerts(httpserver) == 1 and not first.get("warnings")
+    for _ in range(3):
+        again = _openfaas({})  # a plain POST or a forged cron header: the same
+        assert any("observe only" in w for w in again.get("warnings", [])), again.get("warnings")
+    assert _alerts(httpserver) == 1
+
+
+def test_a_functiongraph_timer_is_authenticated_by_the_platform(env: Any, seeded: Harness) -> None:
+    env(MONITOR_TOKEN=TOKEN)
+    result = fg(event("timer-plain.json"))
+    assert result["failed"][0]["resync"] == "issued"

@@ -36,7 +36,7 @@ def names(zip_path: Path) -> list[str]:
 
 def test_make_package_equivalent_builds_every_artifact(default_build: Build) -> None:
     sizes = default_build.sizes
-    assert sizes["target"] == {"python": "3.12", "arch": "x86_64", "platform": "manylinux2014_x86_64"}
+    assert sizes["target"] == {"python": "3.12", "arch": "x86_64", "platform": "manylinux_2_28_x86_64"}
     assert sizes["deps"] == "bundled"
     kinds = {(a["kind"], a["function"]) for a in sizes["artifacts"]}
     for function in default_build.functions:

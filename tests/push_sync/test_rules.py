@@ -125,8 +125,21 @@ def test_safe_regexes_accepted(regex: str) -> None:
 @pytest.mark.parametrize(
     "regex", ["(a+)+b", "(.*)*", r"(\w+\.?)+", "(a|aa)+", "(a|a)*b", "(.+-)*", "(x+){2,9}", "(x|y|)+"]
 )
-def test_catastrophic_regexes_refused(regex: str) -> None:
-    with pytest.raises(RuleError, match="unsafe regex"):
+def test_catastrophic_backtracking_regexes_run_in_linear_time(regex: str) -> None:
+    # Refused by the former hand-written backtracking check; the linear-time engine (RE2) runs them safely,
+    # so they are accepted and stay fast on the inputs that made Python's re take exponential time.
+    compiled = compile_regex(regex)
+    for text in ["a" * 5_000 + "!", "x" * 5_000 + "!", "aaaa-" * 1_000 + "!", "ab." * 2_000 + "!"]:
+        started = time.monotonic()
+        compiled.fullmatch(text)
+        assert time.monotonic() - started < 0.05, (regex, text[:10])
+
+
+@pytest.mark.parametrize(
+    ("regex", "why"), [(r"(a)\1", "backreferences"), ("(?=a)a", "lookahead"), ("(?<!x)a", "lookahead")]
+)
+def test_regexes_the_linear_engine_cannot_run_are_refused(regex: str, why: str) -> None:
+    with pytest.raises(RuleError, match=f"cannot run in linear time: .*{why}"):
         compile_regex(regex)
 
 
@@ -243,8 +256,8 @@ def test_invalid_json() -> None:
             "SYNC_RULES: rules[0] (name 'b').tags.include[0]: bad regex '('",
         ),
         (
-            [{"tags": {"exclude": ["(a+)+"]}, "targets": [T1]}],
-            "SYNC_RULES: rules[0].tags.exclude[0]: unsafe regex",
+            [{"tags": {"exclude": ["(a)\\1"]}, "targets": [T1]}],
+            "SYNC_RULES: rules[0].tags.exclude[0]: regex '(a)\\\\1' cannot run in linear time",
         ),
         (
             [{"tags": {"include": ["a" * 600]}, "targets": [T1]}],

@@ -126,7 +126,19 @@ Progress = Callable[[int, int, int], None]  # (repositories done, total, calls m
 
 def scope_key(rules: RuleSet, repos: Sequence[Repo]) -> str:
     """Cursor key of one scope: the same rules and repositories resume each other's runs, nothing else."""
-    text = json.dumps([repr(rules), [r.full for r in repos]], sort_keys=True)
+    described = [
+        [
+            rule.label,
+            rule.namespace.text,
+            rule.repository.text,
+            [m.pattern for m in rule.tags.include],
+            [m.pattern for m in rule.tags.exclude],
+            repr(rule.tags.versions),
+            [t.to_dict() for t in rule.targets],
+        ]
+        for rule in rules.rules
+    ]
+    text = json.dumps([described, [r.full for r in repos]], sort_keys=True)
     return "reconcile:v1:cursor:" + hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
@@ -147,19 +159,15 @@ class Counter:
 
 
 def listing(client: SwrClient, namespace: str, repository: str, counter: Counter) -> list[TagInfo]:
-    """Every tag of a repository (a missing repository has none), counting the requests made."""
-    tags: list[TagInfo] = []
-    page_size = 100
+    """Every tag of a repository (a missing repository has none), counting the requests made. A listing
+    that repeats itself or never ends raises ListingIncomplete: the repository is reported, not guessed."""
     try:
-        for page_no in range(MAX_LISTING_PAGES):
-            counter.add()
-            page = client.list_tags_page(namespace, repository, page_size, page_no * page_size)
-            tags.extend(TagInfo(t.tag, t.updated or t.created, t.digest) for t in page.items)
-            if not page.has_more or not page.fetched:
-                break
+        return [
+            TagInfo(t.tag, t.updated or t.created, t.digest)
+            for t in client.iter_tags(namespace, repository, 100, MAX_LISTING_PAGES, counter.add)
+        ]
     except NotFound:
         return []
-    return tags
 
 
 def plan_repo(

@@ -3,12 +3,12 @@ SWR-name mapping."""
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable
 from typing import Any
 
 from functions.push_sync.model import Ignored, ParseResult, PayloadError, PushEvent, Rejected
+from shared import wirejson
 from shared.models import TAG_RE
 from shared.names import InvalidName, split_full_name, validate_namespace, validate_repository
 
@@ -69,17 +69,11 @@ def loads(raw: str | bytes, what: str = "") -> Any:
     """
     prefix = f"{what}: " if what else ""
     try:
-        return json.loads(raw, object_pairs_hook=_unique_keys)
+        return wirejson.loads(raw, object_pairs_hook=_unique_keys)
     except _DuplicateKey as err:
         raise PayloadError(f"{prefix}malformed JSON: duplicate key '{show(err.key, 40)}'") from None
-    except json.JSONDecodeError as err:
-        raise PayloadError(
-            f"{prefix}malformed JSON: {err.msg} at line {err.lineno} column {err.colno}"
-        ) from None
-    except UnicodeDecodeError:
-        raise PayloadError(f"{prefix}malformed JSON: not UTF-8 text") from None
-    except (ValueError, RecursionError):
-        raise PayloadError(f"{prefix}malformed JSON: nested too deeply or a number too large") from None
+    except wirejson.JsonError as err:
+        raise PayloadError(f"{prefix}{err}") from None
 
 
 def json_kind(value: Any) -> str:
