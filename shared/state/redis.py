@@ -1,0 +1,109 @@
+"""Redis backend (``STATE_REDIS_URL``; the ``redis`` extra). Every command is bounded by socket timeouts, so a
+dead or stalled Redis costs at most ``timeout`` seconds per call and never hangs a function.
+
+redis-py is imported lazily: only deployments that set a Redis URL need it.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from shared.state.base import StateUnavailable
+
+_DELETE_IF = """
+if redis.call('get', KEYS[1]) == ARGV[1] then
+  return redis.call('del', KEYS[1])
+end
+return 0
+"""
+_INCR = """
+local v = redis.call('incr', KEYS[1])
+if v == 1 then redis.call('pexpire', KEYS[1], ARGV[1]) end
+return v
+"""
+_PUSH = """
+redis.call('lpush', KEYS[1], ARGV[1])
+redis.call('ltrim', KEYS[1], 0, tonumber(ARGV[2]) - 1)
+redis.call('pexpire', KEYS[1], ARGV[3])
+return 1
+"""
+
+
+class RedisBackend:
+    name = "redis"
+    poll_interval = 0.05
+
+    def __init__(self, url: str, client: Any = None, timeout: float = 1.0) -> None:
+        if client is None:
+            try:
+                import redis
+            except ImportError as err:  # pragma: no cover - depends on the install
+                raise StateUnavailable(
+                    "STATE_REDIS_URL is set but redis-py is not installed (extra 'redis')"
+                ) from err
+            # A deadline on every command: connect and each read/write. No retry inside redis-py: the
+            # callers decide (fail open in push-sync, degraded run in job-monitor).
+            client = redis.Redis.from_url(
+                url,
+                socket_timeout=timeout,
+                socket_connect_timeout=timeout,
+                retry_on_timeout=False,
+                decode_responses=True,
+            )
+        self._r = client
+        self._delete_if = client.register_script(_DELETE_IF)
+        self._incr = client.register_script(_INCR)
+        self._push = client.register_script(_PUSH)
+
+    @staticmethod
+    def _text(raw: Any) -> str | None:
+        if raw is None:
+            return None
+        return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+
+    def get(self, key: str) -> str | None:
+        return self._text(self._r.get(key))
+
+    def set(self, key: str, value: str, ttl_ms: int, only_if_absent: bool = False) -> bool:
+        return bool(self._r.set(key, value, px=max(1, ttl_ms), nx=only_if_absent))
+
+    def delete(self, key: str, only_if: str | None = None) -> bool:
+        if only_if is None:
+            return bool(self._r.delete(key))
+        return bool(self._delete_if(keys=[key], args=[only_if]))
+
+    def incr(self, key: str, ttl_ms: int) -> int:
+        return int(self._incr(keys=[key], args=[max(1, ttl_ms)]))
+
+    def index_add(self, key: str, member: str, score: float, ttl_ms: int) -> None:
+        pipe = self._r.pipeline(transaction=True)
+        pipe.zadd(key, {member: score})
+        pipe.pexpire(key, max(1, ttl_ms))
+        pipe.execute()
+
+    def index_range(self, key: str, limit: int) -> list[tuple[str, float]]:
+        if limit <= 0:
+            return []
+        rows = self._r.zrange(key, 0, limit - 1, withscores=True)
+        return [(self._text(m) or "", float(s)) for m, s in rows]
+
+    def index_remove(self, key: str, member: str) -> None:
+        self._r.zrem(key, member)
+
+    def index_size(self, key: str) -> int:
+        return int(self._r.zcard(key))
+
+    def push_bounded(self, key: str, value: str, keep: int, ttl_ms: int) -> None:
+        self._push(keys=[key], args=[value, max(1, keep), max(1, ttl_ms)])
+
+    def newest(self, key: str, count: int) -> list[str]:
+        if count <= 0:
+            return []
+        return [self._text(v) or "" for v in self._r.lrange(key, 0, count - 1)]
+
+    def wait(self, timeout: float) -> None:
+        time.sleep(max(0.0, min(self.poll_interval, timeout)))
+
+    def ping(self) -> None:
+        self._r.ping()
