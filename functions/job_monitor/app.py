@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from functions.job_monitor import durable
 from functions.job_monitor.alerts import (
     REPEAT_GUARD,
     SmnSink,
@@ -33,6 +34,7 @@ from functions.job_monitor.classify import (
     status_counts,
     systemic_groups,
 )
+from functions.job_monitor.proof import ProofContext, Settler, cap_alerts
 from functions.job_monitor.reader import scan
 from functions.job_monitor.report import Report, iso, public_view
 from functions.job_monitor.resync import DRY_RUN, ERROR, ISSUED, REJECTED, SKIPPED, resync
@@ -205,6 +207,7 @@ def run_monitor(
     context: dict[str, Any],
     log: Any,
     scan_deadline: Deadline | None = None,
+    proof: ProofContext | None = None,
 ) -> Report:
     started = time.monotonic()
     deadline = client.deadline
@@ -259,7 +262,23 @@ def run_monitor(
     states = [s for s in classify(histories, policy) if s.relevant]
     report.states = states
 
-    resynced = resync(client, states, policy, settings.concurrency, opts.dry_run, deadline)
+    # -- durable memory (#18): overlapping runs leave a key another run is re-syncing --
+    store, store_error = (proof.state if proof is not None else None), ""
+    elsewhere: set[Key] = set()
+    if store is not None and not opts.dry_run:
+        try:
+            failing = [s for s in states if s.category == FAILED]
+            elsewhere = durable.claim_resyncs(store, failing, max(1.0, settings.period_seconds / 2))
+        except durable.StateUnavailable as err:
+            store_error = str(err)
+    resynced = resync(
+        client,
+        [s for s in states if s.key not in elsewhere],
+        policy,
+        settings.concurrency,
+        opts.dry_run,
+        deadline,
+    )
     report.resync_groups = resynced.groups
     for group in resynced.groups:
         log.info("re-sync", **group)
@@ -282,11 +301,45 @@ def run_monitor(
             report.swr_problem = {"cause": cause, "repositories": len(hit), "total": total}
             if refused:
                 report.swr_problem["resync_refused"] = refused
-            if opts.alert and (opts.dry_run or REPEAT_GUARD.allow(cause, now, settings.alert_repeat_seconds)):
+            if opts.alert and (
+                opts.dry_run or _allow_cause(store, cause, now, settings.alert_repeat_seconds)
+            ):
                 swr_alert_obj = swr_alert(cause, len(hit), total, refused, hit[0].detail if hit else "")
             break
 
     due = [s for s in states if is_due(s, policy) and not resynced.remediating(s.key)]
+    if store is not None and not opts.dry_run and not store_error:
+        # Durable de-dup: every alertable key not yet alerted for its job, whatever runs came before.
+        alertable = [
+            s
+            for s in durable.alertable(states, now)
+            if not resynced.remediating(s.key) and s.key not in elsewhere
+        ]
+        try:
+            due = durable.claim_alerts(store, alertable, max(settings.horizon, settings.alert_repeat_seconds))
+        except durable.StateUnavailable as err:
+            store_error = str(err)  # the time-window rule stands: at most one alert more than a healthy store
+    proof_alerts: list[Any] = []
+    if proof is not None:
+        jobs_by_repo = {(r.repo.namespace, r.repo.repository): r.jobs for r in result.read}
+        settler = Settler(
+            proof,
+            client,
+            jobs_by_repo,
+            now,
+            settings.max_resync,
+            opts.resync,
+            opts.dry_run,
+            {k for k, v in resynced.outcome.items() if v == ISSUED},
+            settings.alert_repeat_seconds,
+            settings.concurrency,
+            settings.page_size,
+            log,
+        )
+        proven, proof_alerts = settler.run()
+        report.replication = proven.to_dict()
+        store_error = store_error or proven.degraded
+    report.state = durable.state_info(store, store_error) if proof is not None else None
     due_keys = {s.key for s in due}
     for s in states:
         # One line per decision taken in this run (keys merely still failing are in the report line only).
@@ -304,6 +357,8 @@ def run_monitor(
     alerts = (
         compose(due, report.systemic, notes, settings.alert_max_messages, swr_alert_obj) if opts.alert else []
     )
+    if opts.alert:
+        alerts += cap_alerts(proof_alerts, settings.alert_max_messages - len(alerts))
     for s in due:
         report.key_notes.setdefault(s.key, {})["alerted" if not opts.dry_run else "would_alert"] = opts.alert
     if opts.dry_run:
@@ -324,7 +379,19 @@ def run_monitor(
         "failures": client.stats.failures,
     }
     report.duration_ms = (time.monotonic() - started) * 1000
+    if store is not None and not opts.dry_run and not store_error:
+        durable.keep_report(store, report.to_dict(), now, settings.reports_kept, log)
     return report
+
+
+def _allow_cause(store: Any, cause: str, now: datetime, window: float) -> bool:
+    """Once per cause per window: durable with a store, else this warm instance's memory."""
+    if store is not None:
+        try:
+            return durable.allow_cause(store, cause, window)
+        except durable.StateUnavailable:
+            pass
+    return REPEAT_GUARD.allow(cause, now, window)
 
 
 # -- entry point --------------------------------------------------------------------------------------------
@@ -364,7 +431,8 @@ def handle(settings: MonitorSettings, invocation: Invocation) -> Response:
         "correlation_id": invocation.correlation_id,
         "time": iso(now),
     }
-    report = run_monitor(settings, client, opts, now, sinks, context, log).to_dict()
+    proof = durable.proof_context(settings, client, log)
+    report = run_monitor(settings, client, opts, now, sinks, context, log, proof=proof).to_dict()
     log.info("job-monitor report", **report)
     status = 503 if report["status"] == "swr_unavailable" else 200
     return Response.json(status, report if trusted else public_view(report))

@@ -1,0 +1,114 @@
+"""job-monitor's use of the state store: the proof context, durable alert and re-sync memory, stored reports.
+
+Without a store shared by the runs (Redis), every run is on its own: de-duplication falls back to the
+time-window rule of ``classify.is_due`` (one alert per failure when runs are exactly one period apart).
+With it, an alert is taken with a set-if-absent marker per (key, job) or cause: any number of runs, overlapping,
+late or repeated, send it once per window; a re-sync of a key's failed job is taken the same way, so two
+overlapping runs never re-sync the same key twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, ClassVar
+
+from functions.job_monitor.classify import FAILED, STUCK, KeyState
+from functions.job_monitor.proof import ProofContext
+from functions.job_monitor.settings import MonitorSettings
+from shared.client import SwrClient
+from shared.state import StateRecord, StateStore, StateUnavailable, get_state
+
+__all__ = ["StateUnavailable"]
+
+RUNS_TTL = 30 * 86400
+
+
+class RunReport(StateRecord):
+    """A run's report, kept for the health page (the latest ``MONITOR_REPORTS_KEPT``)."""
+
+    KIND: ClassVar[str] = "run-report"
+    at: datetime
+    report: dict[str, Any]
+
+
+def region_clients(settings: MonitorSettings, client: SwrClient) -> Any:
+    """``client_for(region)``: the run's client (same auth, transport, deadline, counters) on another region's
+    endpoint; created once per region."""
+    clients: dict[str, SwrClient] = {}
+
+    def client_for(region: str) -> SwrClient:
+        if region not in clients:
+            endpoint = client.endpoint if region == settings.swr_region else settings.region_endpoint(region)
+            clients[region] = SwrClient(
+                endpoint=endpoint,
+                auth=client.auth,
+                transport=client.transport,
+                policy=client.policy,
+                deadline=client.deadline,
+                stats=client.stats,
+            )
+        return clients[region]
+
+    return client_for
+
+
+def proof_context(settings: MonitorSettings, client: SwrClient, log: Any) -> ProofContext | None:
+    try:
+        state = get_state(settings.state_redis_url)
+    except StateUnavailable as err:
+        log.warning("state store unavailable: no proof of replication this run", error=str(err))
+        return None
+    return ProofContext(
+        state, region_clients(settings, client), settings.verify_after_seconds, settings.max_intents
+    )
+
+
+def _marker(state: KeyState) -> str:
+    return f"{state.key.label}|job {state.latest.id}|{state.category}"
+
+
+def alertable(states: Sequence[KeyState], now: datetime) -> list[KeyState]:
+    """Failed or stuck keys whose alert time has come (``is_due`` without its one-period window)."""
+    return [
+        s
+        for s in states
+        if s.due_at is not None and s.category in (FAILED, STUCK) and s.relevant and s.due_at <= now
+    ]
+
+
+def claim_alerts(store: StateStore, alertable: Sequence[KeyState], window: float) -> list[KeyState]:
+    """The keys this run alerts: those whose (key, latest job, category) marker it takes. Raises
+    StateUnavailable (the caller then falls back to the time-window rule)."""
+    return [s for s in alertable if store.once("job-alert", _marker(s), max(1.0, window))]
+
+
+def claim_resyncs(store: StateStore, failing: Sequence[KeyState], ttl: float) -> set[Any]:
+    """Keys another overlapping run is already re-syncing (their marker was taken): this run leaves them."""
+    return {s.key for s in failing if not store.once("job-resync", f"{s.key.label}|job {s.latest.id}", ttl)}
+
+
+def allow_cause(store: StateStore, cause: str, window: float) -> bool:
+    return store.once("cause-alert", cause, max(1.0, window))
+
+
+def state_info(store: StateStore | None, error: str = "") -> dict[str, Any]:
+    if store is None:
+        return {"backend": "none", "degraded": True, "error": error}
+    out: dict[str, Any] = {"backend": store.name, "degraded": store.degraded or bool(error)}
+    if store.corrupt:
+        out["corrupt_values"] = store.corrupt
+    if error:
+        out["error"] = error
+    return out
+
+
+def keep_report(store: StateStore, report: dict[str, Any], now: datetime, keep: int, log: Any) -> None:
+    try:
+        store.push_recent(RunReport(at=now, report=report), "runs", keep, RUNS_TTL)
+    except StateUnavailable as err:
+        log.warning("state store unavailable: run report not kept", error=str(err))
+
+
+def recent_reports(store: StateStore, count: int) -> list[RunReport]:
+    return store.recent(RunReport, "runs", count)

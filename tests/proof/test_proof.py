@@ -1,0 +1,170 @@
+"""Every triggered tag is proven in the target region, or re-synced and alerted (issue #18's "must show")."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+from typing import Any
+
+from freezegun import freeze_time
+
+from tests.job_monitor.conftest import T0
+from tests.proof.conftest import DIGEST, DIGEST2, DST, Stack
+
+
+def kinds(report: dict[str, Any]) -> list[str]:
+    return [a["kind"] for a in report["alerts"]]
+
+
+def test_push_triggered_then_verified_with_lag(stack: Stack) -> None:
+    with freeze_time(T0) as clock:
+        answer = stack.push()
+        assert answer["http_status"] == 200
+        [intent] = stack.intents()
+        assert (intent.status, intent.region, intent.target_namespace, intent.digest) == (
+            "pending",
+            DST,
+            "demo",
+            DIGEST,
+        )
+        assert intent.swr_answer == [] and intent.delivery_id == answer["correlation_id"]
+        clock.tick(timedelta(seconds=30))
+        report = stack.run()
+    proof = report["replication"]
+    assert (proof["verified"], proof["pending"], proof["missing"], proof["failed"]) == (1, 0, 0, 0)
+    assert proof["tag_listings"] == 1
+    assert proof["lag_seconds"][DST]["samples"] == 1 and 0 < proof["lag_seconds"][DST]["p50"] <= 30
+    assert report["healthy"] and report["state"] == {"backend": stack.store.name, "degraded": False}
+    assert stack.intents() == []  # settled: no longer open
+    # the target's tag listing was read on the target region's endpoint
+    [listing] = [r for r in stack.state_emu.requests() if r["path"].split("?")[0].endswith("/tags")]
+    assert listing["path"].startswith(f"/regions/{DST}/") and listing["region"] == DST
+
+
+def test_a_redelivery_records_the_intent_once(stack: Stack) -> None:
+    with freeze_time(T0):
+        stack.push()
+        assert stack.push()["results"][0]["status"] == "duplicate"
+        assert len(stack.intents()) == 1 and len(stack.sync_calls()) == 1
+
+
+def test_failed_job_is_resynced_then_verified(stack: Stack) -> None:
+    settings = stack.monitor_settings(MONITOR_RESYNC="true")
+    with freeze_time(T0) as clock:
+        stack.push()
+        [job] = stack.state_emu.jobs()
+        stack.state_emu.force_job_status(job["id"], "failed")
+        clock.tick(timedelta(seconds=30))
+        first = stack.run(settings)
+        assert first["replication"]["resynced"] == 1 and first["replication"]["verified"] == 0
+        assert len(stack.sync_calls()) == 2  # the push, one re-sync (not one per mechanism)
+        [intent] = stack.intents()
+        assert intent.resyncs == 1 and intent.status == "pending"
+        clock.tick(timedelta(seconds=30))
+        second = stack.run(settings)
+    assert second["replication"]["verified"] == 1 and second["replication"]["pending"] == 0
+    assert len(stack.sync_calls()) == 2
+    assert "intent_failed" not in kinds(first) + kinds(second)
+
+
+def test_a_job_that_never_appears_is_missing_resynced_once_then_alerted_once(stack: Stack) -> None:
+    # SWR accepts sync_images but no job ever appears (nor the tag)
+    stack.state_emu.add_fault(r"/sync_images", "POST", status=200, body=[], times=None)
+    with freeze_time(T0) as clock:
+        stack.push()
+        clock.tick(timedelta(seconds=60))
+        early = stack.run()
+        assert early["replication"]["pending"] == 1 and early["replication"]["missing"] == 0
+        clock.tick(timedelta(seconds=900))
+        first = stack.run()
+        assert first["replication"]["resynced"] == 1 and kinds(first) == []
+        clock.tick(timedelta(seconds=60))
+        assert stack.run()["replication"]["resynced"] == 0  # VERIFY_AFTER counts again from the re-sync
+        clock.tick(timedelta(seconds=900))
+        second = stack.run()
+        later = [stack.run() for _ in range(3)]
+    assert second["replication"]["missing"] == 1 and kinds(second) == ["intent_missing"]
+    assert "no sync job within 900s" in second["alerts"][0]["title"] or second["replication"]["settled"]
+    assert all(kinds(r) == [] for r in later)
+    assert len(stack.sync_calls()) == 2  # the push and exactly one re-sync
+    assert not second["healthy"]
+
+
+def test_a_job_that_succeeds_without_the_tag_is_missing(stack: Stack) -> None:
+    stack.state_emu.add_job_fault("no_tag", times=None)
+    with freeze_time(T0) as clock:
+        stack.push()
+        clock.tick(timedelta(seconds=901))
+        first = stack.run()
+        clock.tick(timedelta(seconds=901))
+        second = stack.run()
+    assert first["replication"]["resynced"] == 1
+    assert kinds(second) == ["intent_missing"]
+    assert "job finished but no tag" in second["replication"]["settled"][0]["reason"]
+
+
+def test_digest_mismatch_is_alerted_once(stack: Stack) -> None:
+    stack.state_emu.add_job_fault("other_digest")
+    with freeze_time(T0) as clock:
+        stack.push()
+        clock.tick(timedelta(seconds=30))
+        first = stack.run()
+        again = stack.run()
+    assert first["replication"]["failed"] == 1 and kinds(first) == ["intent_mismatch"]
+    assert "digest mismatch" in first["replication"]["settled"][0]["reason"]
+    assert kinds(again) == []
+
+
+def test_five_overlapping_runs_alert_once_and_announce_the_recovery_once(stack: Stack) -> None:
+    stack.state_emu.add_fault(r"/sync_images", "POST", status=200, body=[], times=2)  # push + the one re-sync
+    settings = stack.monitor_settings()
+    with freeze_time(T0) as clock:
+        stack.push()
+        clock.tick(timedelta(seconds=901))
+        stack.run(settings)  # missing: the one re-sync
+        clock.tick(timedelta(seconds=901))
+        reports = overlapping(stack, settings, 5)
+        assert sorted(k for r in reports for k in kinds(r)) == ["intent_missing"]
+        assert len(stack.sync_calls()) == 2
+        # fixed: the tag is pushed again (a new digest) and this time arrives
+        stack.state_emu.add_image("demo", "team/app", "v1", DIGEST2)
+        stack.push(digest=DIGEST2)
+        clock.tick(timedelta(seconds=30))
+        recovered = overlapping(stack, settings, 5)
+        assert sorted(k for r in recovered for k in kinds(r)) == ["intent_recovered"]
+        assert sum(r["replication"]["verified"] for r in recovered) >= 1
+        assert all(kinds(stack.run(settings)) == [] for _ in range(2))
+
+
+def overlapping(stack: Stack, settings: Any, n: int) -> list[dict[str, Any]]:
+    reports: list[dict[str, Any]] = []
+    barrier = threading.Barrier(n)
+    lock = threading.Lock()
+
+    def one() -> None:
+        barrier.wait()
+        report = stack.run(settings)
+        with lock:
+            reports.append(report)
+
+    threads = [threading.Thread(target=one) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(reports) == n
+    return reports
+
+
+def test_five_overlapping_runs_on_a_failed_job_send_one_alert(stack: Stack) -> None:
+    """The job-based alerts too: durable de-dup instead of the one-period window rule."""
+    settings = stack.monitor_settings(MONITOR_MAX_RESYNC="0", MONITOR_SETTLE_SECONDS="0")
+    with freeze_time(T0) as clock:
+        stack.state_emu.add_job("demo", "team/app", "v1", DST, "demo", status="failed", created_at=T0)
+        clock.tick(timedelta(seconds=5))
+        reports = overlapping(stack, settings, 5)
+        # a late run, long after the one-period window, neither repeats nor drops it
+        clock.tick(timedelta(seconds=400))
+        late = stack.run(settings)
+    assert sorted(k for r in reports for k in kinds(r)) == ["failed"]
+    assert kinds(late) == []
