@@ -166,7 +166,7 @@ def plan(deliveries: int, rng: random.Random) -> list[list[str]]:
     return sends
 
 
-def run(deliveries: int, workers: int, seed: int) -> dict[str, Any]:
+def run(deliveries: int, workers: int, seed: int, shared_state: bool = True) -> dict[str, Any]:
     from localdev.emulator import Emulator
 
     rng = random.Random(seed)
@@ -187,10 +187,11 @@ def run(deliveries: int, workers: int, seed: int) -> dict[str, Any]:
             "SWR_AUTH_TOKEN": TOKEN,
             "WEBHOOK_SECRET": SECRET,
             "SYNC_RULES": json.dumps(RULES),
-            "STATE_REDIS_URL": redis_url,
             "IDEMPOTENCY_WAIT_SECONDS": "5",
             "LOG_LEVEL": "ERROR",
         }
+        if shared_state:  # else each process keeps its own in-memory state (what is lost without Redis)
+            env["STATE_REDIS_URL"] = redis_url
         for _ in range(workers):
             procs.append(
                 subprocess.Popen(
@@ -293,11 +294,12 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--deliveries", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--seed", type=int, default=20261206)
+    parser.add_argument("--no-redis", action="store_true", help="each process on its own in-memory state")
     args = parser.parse_args(argv)
     if args.worker:
         worker()
         return 0
-    figures = run(args.deliveries, args.workers, args.seed)
+    figures = run(args.deliveries, args.workers, args.seed, shared_state=not args.no_redis)
     for key, value in figures.items():
         print(f"{key:>28}: {value}")
     ok = (
