@@ -19,6 +19,7 @@ from typing import Any, ClassVar, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from shared import jsontext
 from shared.logs import get_logger
 
 PREFIX = "swr-sync"
@@ -137,8 +138,9 @@ class StateStore:
 
     def _decode(self, model: type[R], raw: str, key: str) -> R | None:
         try:
-            return model.model_validate_json(raw)
-        except (ValidationError, ValueError) as err:
+            # json.loads, not pydantic's parser: a name from a hostile push may hold an escaped lone surrogate.
+            return model.model_validate(json.loads(raw))
+        except (ValidationError, ValueError, RecursionError) as err:
             self.corrupt += 1
             get_logger().warning(
                 "state value unreadable: treated as absent",
@@ -150,7 +152,7 @@ class StateStore:
 
     def write(self, record: StateRecord, ident: str, ttl: float, only_if_absent: bool = False) -> bool:
         key = self._record_key(type(record), ident)
-        value = record.model_dump_json()
+        value = _encode(record)
         return bool(self._call(lambda: self.backend.set(key, value, _ms(ttl), only_if_absent)))
 
     def remove(self, model: type[StateRecord], ident: str) -> None:
@@ -203,7 +205,7 @@ class StateStore:
 
     def push_recent(self, record: StateRecord, ident: str, keep: int, ttl: float) -> None:
         key = self._record_key(type(record), ident)
-        value = record.model_dump_json()
+        value = _encode(record)
         self._call(lambda: self.backend.push_bounded(key, value, keep, _ms(ttl)))
 
     def recent(self, model: type[R], ident: str, count: int) -> list[R]:
@@ -219,5 +221,6 @@ class StateStore:
         self._call(self.backend.ping)
 
 
-def dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), default=str)
+def _encode(record: StateRecord) -> str:
+    """Always encodable text: a lone surrogate (from a hostile push) is escaped, not a failed write."""
+    return jsontext.dumps(record.model_dump(mode="json"))

@@ -66,3 +66,14 @@ def test_monitor_alerts_each_recorded_failure_once(stack: Stack) -> None:
     assert "demo/team/ghost:v1 -> ap-southeast-1/demo" in first["alerts"][0]["title"]
     assert first["replication"]["failed"] == 1 and not first["healthy"]
     assert again["alerts"] == [] and stack.intents() == []
+
+
+def test_a_hostile_name_is_recorded_and_alerted_without_breaking_anything(stack: Stack) -> None:
+    raw = json.dumps(distribution([("demo/team/app", "v1", DIGEST)])).replace("team/app", "te\\ud800am/app")
+    response = stack.caller(raw.encode())
+    assert response.status == 200
+    [intent] = stack.intents()
+    assert intent.status == "failed" and intent.repository.startswith("te")  # as the parser reports it
+    report = stack.run()
+    assert [a["kind"] for a in report["alerts"]] == ["intent_rejected"]
+    json.dumps(report)  # still a valid answer

@@ -175,3 +175,11 @@ def test_a_refused_redis_is_unavailable_not_a_crash() -> None:
     with pytest.raises(StateUnavailable) as err:
         store.write(Thing(name="a", count=1, at=T), "x", 60)
     assert "redis" in str(err.value) and "127.0.0.1" not in str(err.value)
+
+
+def test_hostile_text_is_stored_and_read_back(store: StateStore) -> None:
+    """A name from a hostile push (lone surrogate, control characters) is stored, never a failed write."""
+    weird = "de\ud800mo\x00\u202e"
+    store.write(Thing(name=weird, count=1, at=T), "x", 60)
+    back = store.read(Thing, "x")
+    assert back is not None and back.name == weird
