@@ -19,6 +19,7 @@ from functions.job_monitor.alerts import (
     compose,
     deliver,
     payload,
+    recovery_alert,
     swr_alert,
 )
 from functions.job_monitor.classify import (
@@ -27,6 +28,7 @@ from functions.job_monitor.classify import (
     FAILED,
     INCOMPLETE,
     Key,
+    KeyState,
     Policy,
     classify,
     is_due,
@@ -264,6 +266,8 @@ def run_monitor(
 
     # -- durable memory (#18): overlapping runs leave a key another run is re-syncing --
     store, store_error = (proof.state if proof is not None else None), ""
+    recoveries: list[KeyState] = []
+    flaps: dict[str, int] = {}
     elsewhere: set[Key] = set()
     if store is not None and not opts.dry_run:
         try:
@@ -316,10 +320,13 @@ def run_monitor(
             if not resynced.remediating(s.key) and s.key not in elsewhere
         ]
         try:
-            due = durable.claim_alerts(store, alertable, max(settings.horizon, settings.alert_repeat_seconds))
+            remember = max(settings.horizon, settings.alert_repeat_seconds)
+            due = durable.claim_alerts(store, alertable, remember, now)
+            recoveries = durable.claim_recoveries(store, states)
+            flaps = durable.flap_history(store, states)
         except durable.StateUnavailable as err:
             store_error = str(err)  # the time-window rule stands: at most one alert more than a healthy store
-    proof_alerts: list[Any] = []
+    proof_alerts: list[Any] = [recovery_alert(s) for s in recoveries]
     if proof is not None:
         jobs_by_repo = {(r.repo.namespace, r.repo.repository): r.jobs for r in result.read}
         settler = Settler(
@@ -336,10 +343,13 @@ def run_monitor(
             settings.page_size,
             log,
         )
-        proven, proof_alerts = settler.run()
+        proven, intent_alerts = settler.run()
+        proof_alerts += intent_alerts
         report.replication = proven.to_dict()
         store_error = store_error or proven.degraded
     report.state = durable.state_info(store, store_error) if proof is not None else None
+    if report.state is not None and flaps:
+        report.state["flaps_7d"] = dict(list(flaps.items())[:50])
     due_keys = {s.key for s in due}
     for s in states:
         # One line per decision taken in this run (keys merely still failing are in the report line only).

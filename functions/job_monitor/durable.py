@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 
-from functions.job_monitor.classify import FAILED, STUCK, KeyState
+from functions.job_monitor.classify import FAILED, OK, STUCK, KeyState
 from functions.job_monitor.proof import ProofContext
 from functions.job_monitor.settings import MonitorSettings
 from shared.client import SwrClient
@@ -22,6 +22,7 @@ from shared.state import StateRecord, StateStore, StateUnavailable, get_state
 __all__ = ["StateUnavailable"]
 
 RUNS_TTL = 30 * 86400
+MEMORY_TTL = 7 * 86400  # alerted keys, recoveries and flaps are remembered a week
 
 
 class RunReport(StateRecord):
@@ -77,10 +78,50 @@ def alertable(states: Sequence[KeyState], now: datetime) -> list[KeyState]:
     ]
 
 
-def claim_alerts(store: StateStore, alertable: Sequence[KeyState], window: float) -> list[KeyState]:
+class JobAlerted(StateRecord):
+    """A key whose failure was alerted: when it is ok again, its recovery is announced (once)."""
+
+    KIND: ClassVar[str] = "job-alerted"
+    at: datetime
+    job_id: int
+
+
+def claim_alerts(
+    store: StateStore, alertable: Sequence[KeyState], window: float, now: datetime
+) -> list[KeyState]:
     """The keys this run alerts: those whose (key, latest job, category) marker it takes. Raises
     StateUnavailable (the caller then falls back to the time-window rule)."""
-    return [s for s in alertable if store.once("job-alert", _marker(s), max(1.0, window))]
+    mine = [s for s in alertable if store.once("job-alert", _marker(s), max(1.0, window))]
+    for s in mine:
+        store.write(JobAlerted(at=now, job_id=s.latest.id), s.key.label, MEMORY_TTL)
+    return mine
+
+
+def claim_recoveries(store: StateStore, states: Sequence[KeyState]) -> list[KeyState]:
+    """Keys ok again after an alerted failure, each announced by one run only."""
+    out: list[KeyState] = []
+    for s in states:
+        if s.category != OK:
+            continue
+        alerted = store.read(JobAlerted, s.key.label)
+        if alerted is not None and store.once(
+            "job-recovery", f"{s.key.label}|{alerted.at.isoformat()}", MEMORY_TTL
+        ):
+            store.remove(JobAlerted, s.key.label)
+            out.append(s)
+    return out
+
+
+def flap_history(store: StateStore, states: Sequence[KeyState]) -> dict[str, int]:
+    """Flaps (a failure superseded by a success) per key over the last week, counted once per flap."""
+    out: dict[str, int] = {}
+    for s in states:
+        if s.recovered:
+            label = s.key.label
+            if store.once("flap", f"{label}|job {s.latest.id}", MEMORY_TTL):
+                store.count("flaps", label, MEMORY_TTL)
+            out[label] = store.counter("flaps", label)
+    return out
 
 
 def claim_resyncs(store: StateStore, failing: Sequence[KeyState], ttl: float) -> set[Any]:

@@ -185,6 +185,12 @@ class StateStore:
         key = self.key(kind, ident)
         return int(self._call(lambda: self.backend.incr(key, _ms(ttl))))
 
+    def counter(self, kind: str, ident: str) -> int:
+        """The counter's value (0 if absent or unreadable)."""
+        key = self.key(kind, ident)
+        raw = self._call(lambda: self.backend.get(key))
+        return int(raw) if isinstance(raw, str) and raw.isdigit() else 0
+
     # -- indexes and bounded histories --------------------------------------------------------------------------
 
     def index_add(self, kind: str, member: str, score: float, ttl: float) -> None:

@@ -166,5 +166,13 @@ def test_five_overlapping_runs_on_a_failed_job_send_one_alert(stack: Stack) -> N
         # a late run, long after the one-period window, neither repeats nor drops it
         clock.tick(timedelta(seconds=400))
         late = stack.run(settings)
+        # fixed: a success for the key; its recovery is announced once by five overlapping runs
+        stack.state_emu.add_job("demo", "team/app", "v1", DST, "demo", status="success")
+        clock.tick(timedelta(seconds=5))
+        recovered = overlapping(stack, settings, 5)
+        after = stack.run(settings)
     assert sorted(k for r in reports for k in kinds(r)) == ["failed"]
     assert kinds(late) == []
+    assert sorted(k for r in recovered for k in kinds(r)) == ["recovered"]
+    assert kinds(after) == []
+    assert after["state"]["flaps_7d"] == {"demo/team/app:v1 -> ap-southeast-1/demo": 1}
