@@ -97,16 +97,16 @@ def intent_id(
 def record(state: StateStore, intent: Intent) -> bool:
     """Write a new intent once. A redelivery or concurrent duplicate finds it and writes nothing; a settled one
     of the same push (the same digest pushed again after another) is opened again. True if written."""
-    written = state.write(intent, intent.id, INTENT_TTL, only_if_absent=True)
+    # Record and open-index entry in one atomic step; failed ones are listed too (the monitor alerts them once).
+    score = intent.created_at.timestamp()
+    written = state.write_indexed(intent, intent.id, INTENT_TTL, OPEN_INDEX, score, OPEN_INDEX_TTL, True)
     if not written:
         existing = state.read(Intent, intent.id)
-        if existing is not None and not existing.closed:
+        if existing is not None and (
+            not existing.closed or existing.status == intent.status == "failed"  # the same failure again
+        ):
             return False
-        if existing is not None and existing.status == intent.status == "failed":
-            return False  # the same permanent failure again: recorded once
-        state.write(intent, intent.id, INTENT_TTL)
-    # Failed ones too: the monitor alerts them once, then they leave the index.
-    state.index_add(OPEN_INDEX, intent.id, intent.created_at.timestamp(), OPEN_INDEX_TTL)
+        state.write_indexed(intent, intent.id, INTENT_TTL, OPEN_INDEX, score, OPEN_INDEX_TTL)
     if intent.region:
         state.write(Latest(intent_id=intent.id, created_at=intent.created_at), intent.target_key, INTENT_TTL)
     return True
@@ -117,7 +117,8 @@ def open_intents(state: StateStore, limit: int) -> list[Intent]:
     out: list[Intent] = []
     for member, _score in state.index_oldest(OPEN_INDEX, limit):
         intent = state.read(Intent, member)
-        if intent is None:
+        if intent is None or (intent.closed and (intent.alerted or intent.status != "failed")):
+            # expired, unreadable, or settled by a run that could not unlist it: not open any more
             state.index_remove(OPEN_INDEX, member)
             continue
         out.append(intent)

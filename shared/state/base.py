@@ -51,6 +51,19 @@ class Backend(Protocol):
     def delete(self, key: str, only_if: str | None = None) -> bool:
         """Delete (only if its value equals ``only_if`` when given). True if deleted."""
 
+    def set_indexed(
+        self,
+        key: str,
+        value: str,
+        ttl_ms: int,
+        index: str,
+        member: str,
+        score: float,
+        index_ttl_ms: int,
+        only_if_absent: bool = False,
+    ) -> bool:
+        """Atomically: write (see :meth:`set`) and, if written, add ``member`` to ``index``."""
+
     def incr(self, key: str, ttl_ms: int) -> int:
         """Add one and return the new value; the TTL is set when the counter is created."""
 
@@ -154,6 +167,27 @@ class StateStore:
         key = self._record_key(type(record), ident)
         value = _encode(record)
         return bool(self._call(lambda: self.backend.set(key, value, _ms(ttl), only_if_absent)))
+
+    def write_indexed(
+        self,
+        record: StateRecord,
+        ident: str,
+        ttl: float,
+        index_kind: str,
+        score: float,
+        index_ttl: float,
+        only_if_absent: bool = False,
+    ) -> bool:
+        """Write a record and list it in an index in one step: no record is ever written but left unlisted."""
+        key = self._record_key(type(record), ident)
+        value, index = _encode(record), self.key(index_kind, "index")
+        return bool(
+            self._call(
+                lambda: self.backend.set_indexed(
+                    key, value, _ms(ttl), index, ident, score, _ms(index_ttl), only_if_absent
+                )
+            )
+        )
 
     def remove(self, model: type[StateRecord], ident: str) -> None:
         key = self._record_key(model, ident)

@@ -65,6 +65,23 @@ class MemoryBackend:
             self._cond.notify_all()
             return True
 
+    def set_indexed(
+        self,
+        key: str,
+        value: str,
+        ttl_ms: int,
+        index: str,
+        member: str,
+        score: float,
+        index_ttl_ms: int,
+        only_if_absent: bool = False,
+    ) -> bool:
+        with self._cond:
+            if not self.set(key, value, ttl_ms, only_if_absent):
+                return False
+            self.index_add(index, member, score, index_ttl_ms)
+            return True
+
     def incr(self, key: str, ttl_ms: int) -> int:
         with self._cond:
             current = self._live(key)

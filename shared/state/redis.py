@@ -22,6 +22,18 @@ local v = redis.call('incr', KEYS[1])
 if v == 1 then redis.call('pexpire', KEYS[1], ARGV[1]) end
 return v
 """
+_SET_INDEXED = """
+local written
+if ARGV[6] == '1' then
+  written = redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX')
+else
+  written = redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2])
+end
+if not written then return 0 end
+redis.call('zadd', KEYS[2], ARGV[3], ARGV[4])
+redis.call('pexpire', KEYS[2], ARGV[5])
+return 1
+"""
 _PUSH = """
 redis.call('lpush', KEYS[1], ARGV[1])
 redis.call('ltrim', KEYS[1], 0, tonumber(ARGV[2]) - 1)
@@ -55,6 +67,7 @@ class RedisBackend:
         self._delete_if = client.register_script(_DELETE_IF)
         self._incr = client.register_script(_INCR)
         self._push = client.register_script(_PUSH)
+        self._set_indexed = client.register_script(_SET_INDEXED)
 
     @staticmethod
     def _text(raw: Any) -> str | None:
@@ -72,6 +85,20 @@ class RedisBackend:
         if only_if is None:
             return bool(self._r.delete(key))
         return bool(self._delete_if(keys=[key], args=[only_if]))
+
+    def set_indexed(
+        self,
+        key: str,
+        value: str,
+        ttl_ms: int,
+        index: str,
+        member: str,
+        score: float,
+        index_ttl_ms: int,
+        only_if_absent: bool = False,
+    ) -> bool:
+        args = [value, max(1, ttl_ms), score, member, max(1, index_ttl_ms), "1" if only_if_absent else "0"]
+        return bool(self._set_indexed(keys=[key, index], args=args))
 
     def incr(self, key: str, ttl_ms: int) -> int:
         return int(self._incr(keys=[key], args=[max(1, ttl_ms)]))

@@ -176,3 +176,16 @@ def test_five_overlapping_runs_on_a_failed_job_send_one_alert(stack: Stack) -> N
     assert sorted(k for r in recovered for k in kinds(r)) == ["recovered"]
     assert kinds(after) == []
     assert after["state"]["flaps_7d"] == {"demo/team/app:v1 -> ap-southeast-1/demo": 1}
+
+
+def test_run_reports_are_kept_bounded_newest_first(stack: Stack) -> None:
+    from functions.job_monitor.durable import recent_reports
+
+    settings = stack.monitor_settings(MONITOR_REPORTS_KEPT="2")
+    with freeze_time(T0) as clock:
+        for _ in range(3):
+            stack.run(settings)
+            clock.tick(timedelta(seconds=60))
+    kept = recent_reports(stack.store, 10)
+    assert [r.at for r in kept] == [T0 + timedelta(seconds=120), T0 + timedelta(seconds=60)]
+    assert kept[0].report["replication"]["checked"] == 0 and "keys_by_status" in kept[0].report
