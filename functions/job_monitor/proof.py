@@ -136,25 +136,23 @@ def decide(
     """Pure: what the evidence says about one open intent."""
     tag, job = tags.get(intent.tag), _job_for(intent, jobs)
     finished_ok = job is not None and job.status in FINISHED_OK
-    if tag is not None:
-        if intent.digest and tag.digest and tag.digest != intent.digest:
-            if finished_ok or now - intent.last_action_at >= timedelta(seconds=verify_after):
-                why = f"digest mismatch: pushed {intent.digest}, target region has {tag.digest}"
-                return _Decision(intent, "failed", why, job, tag)
-            return _Decision(
-                intent, "pending", "an older image is in the target; sync not finished", job, tag
-            )
+    overdue = now - intent.last_action_at >= timedelta(seconds=verify_after)
+    mismatch = tag is not None and bool(intent.digest and tag.digest and tag.digest != intent.digest)
+    if tag is not None and not mismatch:
         fresh = tag.updated is None or tag.updated >= intent.created_at - CLOCK_SLACK
         if intent.digest or fresh or finished_ok:
             return _Decision(intent, "verified", "tag present in the target region", job, tag)
     if job is not None and job.status in FAILING:
-        return _Decision(intent, "failed", f"sync job {job.id} {job.status.value}", job)
+        return _Decision(intent, "failed", f"sync job {job.id} {job.status.value}", job, tag)
     if job is not None and job.status in IN_PROGRESS:
-        return _Decision(intent, "pending", f"sync job {job.id} {job.status.value}", job)
-    if now - intent.last_action_at >= timedelta(seconds=verify_after):
+        return _Decision(intent, "pending", f"sync job {job.id} {job.status.value}", job, tag)
+    if mismatch and tag is not None and (finished_ok or overdue):
+        why = f"digest mismatch: pushed {intent.digest}, target region has {tag.digest}"
+        return _Decision(intent, "failed", why, job, tag)
+    if overdue:
         what = "job finished but no tag" if finished_ok else "no sync job"
         return _Decision(intent, "missing", f"{what} within {int(verify_after)}s", job)
-    return _Decision(intent, "pending", "waiting for the sync", job)
+    return _Decision(intent, "pending", "waiting for the sync", job, tag)
 
 
 def _percentile(values: Sequence[float], q: float) -> float:
