@@ -337,7 +337,7 @@ def run_monitor(
             settings.max_resync,
             opts.resync,
             opts.dry_run,
-            {k for k, v in resynced.outcome.items() if v == ISSUED},
+            {s.key: resynced.outcome.get(s.key) for s in states if s.category == FAILED},
             settings.alert_repeat_seconds,
             settings.concurrency,
             settings.page_size,

@@ -24,7 +24,8 @@ from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from functions.job_monitor.alerts import PREFIX, Alert
-from functions.job_monitor.classify import FAILING, IN_PROGRESS, Key
+from functions.job_monitor.classify import FAILING, IN_PROGRESS, INCOMPLETE, Key
+from functions.job_monitor.resync import DRY_RUN, ERROR, ISSUED, REJECTED, SKIPPED
 from shared.batching import SyncItem, group_syncs, run_groups, sync_call
 from shared.client import SwrClient
 from shared.errors import NotFound, SwrSyncError
@@ -34,6 +35,8 @@ from shared.redact import clip
 from shared.state import StateRecord, StateStore, StateUnavailable
 
 FINISHED_OK = frozenset({SyncStatus.SUCCESS, SyncStatus.EXISTED})
+# Job-based re-sync outcomes that leave the intent open for the next run (nothing was decided for good).
+PASSING = frozenset({REJECTED, ERROR, SKIPPED, DRY_RUN, INCOMPLETE})
 # A job is the intent's if created no earlier than this before the push (or our re-sync): clocks differ a little.
 CLOCK_SLACK = timedelta(seconds=120)
 LAG_KEPT = 1000  # lag samples kept per region (p50/p95 over the latest ones)
@@ -114,6 +117,10 @@ class _Decision:
     reason: str = ""
     job: SyncJob | None = None
     tag: Tag | None = None
+
+
+def _key(intent: Intent) -> Key:
+    return Key(intent.namespace, intent.repository, intent.tag, intent.region, intent.target_namespace)
 
 
 def _job_for(intent: Intent, jobs: Sequence[SyncJob]) -> SyncJob | None:
@@ -230,7 +237,7 @@ class Settler:
         max_resync: int,
         resync: bool,
         dry_run: bool,
-        already_resynced: set[Key],
+        classic: dict[Key, str | None],
         repeat_seconds: float,
         concurrency: int,
         page_size: int,
@@ -239,7 +246,8 @@ class Settler:
         self.ctx, self.state, self.client = ctx, ctx.state, client
         self.jobs_by_repo = dict(jobs_by_repo)
         self.now, self.max_resync, self.resync_on, self.dry_run = now, max_resync, resync, dry_run
-        self.already_resynced = already_resynced
+        # Keys the job-based check decided on this run (failed ones), with its re-sync outcome.
+        self.classic = classic
         self.repeat_seconds = max(1.0, repeat_seconds)
         self.concurrency, self.page_size, self.log = concurrency, page_size, log
         self.result = ProofResult()
@@ -316,6 +324,13 @@ class Settler:
                 self._verified(d)
             elif d.status == "failed" and d.reason.startswith("digest mismatch"):
                 self._close(intent, "failed", d.reason, "mismatch")
+            elif d.status == "failed" and _key(intent) in self.classic:
+                # The job-based check owns this failed job: its re-sync counts, its alert covers the key.
+                outcome = self.classic[_key(intent)]
+                if outcome == ISSUED:
+                    to_resync.append(d)
+                elif outcome not in PASSING:
+                    self._close(intent, "failed", f"{d.reason}; re-sync budget used, alerted by key", None)
             elif d.status == "failed":
                 if self._may_resync(intent, self.max_resync):
                     to_resync.append(d)
@@ -407,8 +422,7 @@ class Settler:
         mine: list[_Decision] = []
         for d in decisions:
             intent = d.intent
-            key = Key(intent.namespace, intent.repository, intent.tag, intent.region, intent.target_namespace)
-            if key in self.already_resynced:
+            if self.classic.get(_key(intent)) == ISSUED:
                 mine.append(d)  # the job-based re-sync of this run covered it: count it, issue nothing more
                 continue
             # One run per attempt: the marker is the lock against overlapping runs re-syncing the same key.
@@ -417,8 +431,7 @@ class Settler:
         items = [
             SyncItem(i.namespace, i.repository, i.tag, i.region, i.target_namespace, i.override)
             for i in (d.intent for d in mine)
-            if Key(i.namespace, i.repository, i.tag, i.region, i.target_namespace)
-            not in self.already_resynced
+            if self.classic.get(_key(i)) != ISSUED
         ]
         failed_items: set[tuple[Any, ...]] = set()
         if items:

@@ -6,6 +6,7 @@ import threading
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from freezegun import freeze_time
 
 from tests.job_monitor.conftest import T0
@@ -48,8 +49,11 @@ def test_a_redelivery_records_the_intent_once(stack: Stack) -> None:
         assert len(stack.intents()) == 1 and len(stack.sync_calls()) == 1
 
 
-def test_failed_job_is_resynced_then_verified(stack: Stack) -> None:
-    settings = stack.monitor_settings(MONITOR_RESYNC="true")
+@pytest.mark.parametrize("scope", ["demo/team/app", "demo/team/other"])
+def test_failed_job_is_resynced_then_verified(stack: Stack, scope: str) -> None:
+    """In the monitor's scope the job-based re-sync does it (and counts for the intent); outside, the proof."""
+    stack.state_emu.add_image("demo", "team/other", "v0")
+    settings = stack.monitor_settings(MONITOR_RESYNC="true", MONITOR_REPOS=scope, MONITOR_SETTLE_SECONDS="0")
     with freeze_time(T0) as clock:
         stack.push()
         [job] = stack.state_emu.jobs()
@@ -57,6 +61,7 @@ def test_failed_job_is_resynced_then_verified(stack: Stack) -> None:
         clock.tick(timedelta(seconds=30))
         first = stack.run(settings)
         assert first["replication"]["resynced"] == 1 and first["replication"]["verified"] == 0
+        assert first["resync"]["issued"] == (1 if scope == "demo/team/app" else 0)
         assert len(stack.sync_calls()) == 2  # the push, one re-sync (not one per mechanism)
         [intent] = stack.intents()
         assert intent.resyncs == 1 and intent.status == "pending"
