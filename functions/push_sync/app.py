@@ -228,7 +228,7 @@ def _sync(settings: PushSyncSettings, invocation: Invocation, to_sync: list[TagW
     # Before the idempotency result is written: a delivery dying in between loses no intent.
     region, cid = settings.swr_region or "", invocation.correlation_id
     triggered = proof.intents_of(to_sync, outcomes, region, cid)
-    proof.record_all(proof.state_for(settings.redis_url, settings.idempotency_max_entries), triggered)
+    proof.record_all(proof.state_for(settings), triggered)
     return len(groups)
 
 
@@ -239,7 +239,7 @@ def _record_failures(
     failures = proof.failures_of(work, parsed.rejected, settings.swr_region or "", cid, PERMANENT)
     if not failures:
         return 0
-    return proof.record_all(proof.state_for(settings.redis_url, settings.idempotency_max_entries), failures)
+    return proof.record_all(proof.state_for(settings), failures)
 
 
 def _log_call(outcome: GroupOutcome) -> None:

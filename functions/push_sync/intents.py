@@ -35,9 +35,19 @@ class Work(Protocol):
     def reason(self) -> str: ...
 
 
-def state_for(redis_url: str | None, max_entries: int) -> StateStore | None:
+_deprecation_logged = False
+
+
+def state_for(settings: Any) -> StateStore | None:
+    """The instance's state store (push-sync settings: STATE_REDIS_URL or its deprecated alias)."""
+    global _deprecation_logged
+    if settings.idempotency_redis_url and not settings.state_redis_url and not _deprecation_logged:
+        _deprecation_logged = True
+        get_logger().warning(
+            "IDEMPOTENCY_REDIS_URL is deprecated: set STATE_REDIS_URL to the same URL (see README, State)"
+        )
     try:
-        return get_state(redis_url, max_entries)
+        return get_state(settings.redis_url, settings.idempotency_max_entries)
     except StateUnavailable as err:
         get_logger().warning("state store unavailable: intents not recorded", error=str(err))
         return None

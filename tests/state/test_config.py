@@ -57,3 +57,43 @@ def test_idempotency_redis_url_is_a_deprecated_alias_of_state_redis_url() -> Non
 def test_redis_urls_never_show_in_repr() -> None:
     s = make_settings(STATE_REDIS_URL="redis://:hunter2secret@127.0.0.1:6379/0")
     assert "hunter2secret" not in repr(s)
+
+
+def test_the_deprecated_alias_still_works_and_says_so_once(
+    redis_url: str, emulator: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+    import json
+
+    from functions.push_sync import intents
+    from shared import logs
+    from shared.intents import OPEN_INDEX
+    from shared.state import get_state
+    from tests.push_sync.conftest import Caller
+
+    monkeypatch.setattr(intents, "_deprecation_logged", False)
+    emulator.state.add_image("demo", "team/app", "v1")  # type: ignore[attr-defined]
+    emulator.state.add_namespace("demo", region="ap-southeast-1")  # type: ignore[attr-defined]
+    call = Caller(make_settings(SWR_ENDPOINT=emulator.url, IDEMPOTENCY_REDIS_URL=redis_url))  # type: ignore[attr-defined]
+    stream = io.StringIO()
+    logs.configure("INFO", stream)
+    try:
+        for _ in range(2):
+            assert (
+                call(
+                    {
+                        "namespace": "demo",
+                        "repository": "team/app",
+                        "tags": ["v1"],
+                        "digest": "sha256:" + "a" * 64,
+                    }
+                ).status
+                == 200
+            )
+    finally:
+        logs.reset()
+    warnings = [json.loads(x)["message"] for x in stream.getvalue().splitlines() if "deprecated" in x]
+    assert warnings == [
+        "IDEMPOTENCY_REDIS_URL is deprecated: set STATE_REDIS_URL to the same URL (see README, State)"
+    ]
+    assert get_state(redis_url).index_size(OPEN_INDEX) == 1  # the intent is in that Redis
