@@ -11,8 +11,9 @@ For every open intent (oldest first, at most ``MONITOR_MAX_INTENTS``):
 - ``superseded``: a newer push of the same tag to the same target exists (that one is proven instead).
 
 Overlapping runs are safe: each re-sync attempt and each alert is taken with a set-if-absent marker in the store
-(``once``), so only one run issues attempt N of an intent or sends its alert; a run that loses the marker does
-not write the intent back. A failure alerted earlier and then verified is announced as recovered, once.
+(``once``), so only one run issues attempt N of an intent or sends its alert; a run that loses a re-sync marker
+does not write the intent back. A failure alerted earlier and then verified is announced as recovered, once.
+A dry run decides and reports, but writes nothing and takes no marker.
 """
 
 from __future__ import annotations
@@ -356,13 +357,14 @@ class Settler:
         lag = (arrived - intent.created_at).total_seconds()
         self.result.verified += 1
         self._save_closed(intent, "verified", d.reason, job=d.job)
-        if not self.dry_run:
-            self.state.push_recent(LagSample(seconds=lag, at=self.now), intent.region, LAG_KEPT, MARKER_TTL)
-            known = self.state.read(LagRegions, "all")
-            regions = set(known.regions) if known is not None else set()
-            if intent.region not in regions:
-                regions.add(intent.region)
-                self.state.write(LagRegions(regions=sorted(regions)[:200]), "all", MARKER_TTL)
+        if self.dry_run:
+            return  # a dry run writes nothing and takes no marker (a recovery stays to announce)
+        self.state.push_recent(LagSample(seconds=lag, at=self.now), intent.region, LAG_KEPT, MARKER_TTL)
+        known = self.state.read(LagRegions, "all")
+        regions = set(known.regions) if known is not None else set()
+        if intent.region not in regions:
+            regions.add(intent.region)
+            self.state.write(LagRegions(regions=sorted(regions)[:200]), "all", MARKER_TTL)
         alerted = self.state.read(Alerted, intent.target_key)
         if alerted is not None and self.state.once(
             "recovery", f"{intent.target_key}:{alerted.at.isoformat()}", MARKER_TTL

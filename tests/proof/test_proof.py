@@ -194,3 +194,16 @@ def test_run_reports_are_kept_bounded_newest_first(stack: Stack) -> None:
     kept = recent_reports(stack.store, 10)
     assert [r.at for r in kept] == [T0 + timedelta(seconds=120), T0 + timedelta(seconds=60)]
     assert kept[0].report["replication"]["checked"] == 0 and "keys_by_status" in kept[0].report
+
+
+def test_a_dry_run_reports_what_it_would_do_and_changes_nothing(stack: Stack) -> None:
+    stack.state_emu.add_fault(r"/sync_images", "POST", status=200, body=[], times=1)
+    dry = stack.monitor_settings(MONITOR_DRY_RUN="true")
+    with freeze_time(T0) as clock:
+        stack.push()
+        clock.tick(timedelta(seconds=901))
+        report = stack.run(dry)
+        assert [s["status"] for s in report["replication"]["settled"]] == ["would_resync"]
+        assert len(stack.sync_calls()) == 1 and stack.intents()[0].resyncs == 0
+        real = stack.run()
+    assert real["replication"]["resynced"] == 1  # the dry run took no marker
