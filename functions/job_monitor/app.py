@@ -36,7 +36,7 @@ from functions.job_monitor.classify import (
     status_counts,
     systemic_groups,
 )
-from functions.job_monitor.proof import ProofContext, Settler, cap_alerts
+from functions.job_monitor.proof import ELSEWHERE, ProofContext, Settler, cap_alerts
 from functions.job_monitor.reader import scan
 from functions.job_monitor.report import Report, iso, public_view
 from functions.job_monitor.resync import DRY_RUN, ERROR, ISSUED, REJECTED, SKIPPED, resync
@@ -337,7 +337,11 @@ def run_monitor(
             settings.max_resync,
             opts.resync,
             opts.dry_run,
-            {s.key: resynced.outcome.get(s.key) for s in states if s.category == FAILED},
+            {
+                s.key: ELSEWHERE if s.key in elsewhere else resynced.outcome.get(s.key)
+                for s in states
+                if s.category == FAILED
+            },
             settings.alert_repeat_seconds,
             settings.concurrency,
             settings.page_size,

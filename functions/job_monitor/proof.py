@@ -37,7 +37,8 @@ from shared.state import StateRecord, StateStore, StateUnavailable
 
 FINISHED_OK = frozenset({SyncStatus.SUCCESS, SyncStatus.EXISTED})
 # Job-based re-sync outcomes that leave the intent open for the next run (nothing was decided for good).
-PASSING = frozenset({REJECTED, ERROR, SKIPPED, DRY_RUN, INCOMPLETE})
+ELSEWHERE = "elsewhere"  # an overlapping run holds the key's re-sync marker
+PASSING = frozenset({REJECTED, ERROR, SKIPPED, DRY_RUN, INCOMPLETE, ELSEWHERE})
 # A job is the intent's if created no earlier than this before the push (or our re-sync): clocks differ a little.
 CLOCK_SLACK = timedelta(seconds=120)
 LAG_KEPT = 1000  # lag samples kept per region (p50/p95 over the latest ones)

@@ -207,3 +207,19 @@ def test_a_dry_run_reports_what_it_would_do_and_changes_nothing(stack: Stack) ->
         assert len(stack.sync_calls()) == 1 and stack.intents()[0].resyncs == 0
         real = stack.run()
     assert real["replication"]["resynced"] == 1  # the dry run took no marker
+
+
+def test_five_overlapping_runs_resync_a_failed_intent_once(stack: Stack) -> None:
+    settings = stack.monitor_settings(MONITOR_SETTLE_SECONDS="0")
+    with freeze_time(T0) as clock:
+        stack.push()
+        [job] = stack.state_emu.jobs()
+        stack.state_emu.force_job_status(job["id"], "failed")
+        clock.tick(timedelta(seconds=30))
+        reports = overlapping(stack, settings, 5)
+        assert len(stack.sync_calls()) == 2  # the push and one re-sync, whatever the overlap
+        assert all(kinds(r) == [] for r in reports)
+        [intent] = stack.intents()
+        assert intent.status == "pending" and intent.resyncs == 1
+        clock.tick(timedelta(seconds=30))
+        assert stack.run(settings)["replication"]["verified"] == 1
