@@ -13,7 +13,6 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from functions.job_monitor import durable
 from functions.job_monitor.alerts import (
-    REPEAT_GUARD,
     SmnSink,
     WebhookSink,
     compose,
@@ -28,7 +27,6 @@ from functions.job_monitor.classify import (
     FAILED,
     INCOMPLETE,
     Key,
-    KeyState,
     Policy,
     classify,
     is_due,
@@ -36,7 +34,7 @@ from functions.job_monitor.classify import (
     status_counts,
     systemic_groups,
 )
-from functions.job_monitor.proof import ELSEWHERE, ProofContext, Settler, cap_alerts
+from functions.job_monitor.proof import ProofContext, Settler, cap_alerts
 from functions.job_monitor.reader import scan
 from functions.job_monitor.report import Report, iso, public_view
 from functions.job_monitor.resync import DRY_RUN, ERROR, ISSUED, REJECTED, SKIPPED, resync
@@ -264,25 +262,9 @@ def run_monitor(
     states = [s for s in classify(histories, policy) if s.relevant]
     report.states = states
 
-    # -- durable memory (#18): overlapping runs leave a key another run is re-syncing --
-    store, store_error = (proof.state if proof is not None else None), ""
-    recoveries: list[KeyState] = []
-    flaps: dict[str, int] = {}
-    elsewhere: set[Key] = set()
-    if store is not None and not opts.dry_run:
-        try:
-            failing = [s for s in states if s.category == FAILED]
-            elsewhere = durable.claim_resyncs(store, failing, max(1.0, settings.period_seconds / 2))
-        except durable.StateUnavailable as err:
-            store_error = str(err)
-    resynced = resync(
-        client,
-        [s for s in states if s.key not in elsewhere],
-        policy,
-        settings.concurrency,
-        opts.dry_run,
-        deadline,
-    )
+    memory = durable.RunMemory(proof, opts.dry_run)  # #18: durable alert and re-sync memory
+    to_resync = memory.claim_resyncs(states, settings.period_seconds)
+    resynced = resync(client, to_resync, policy, settings.concurrency, opts.dry_run, deadline)
     report.resync_groups = resynced.groups
     for group in resynced.groups:
         log.info("re-sync", **group)
@@ -305,55 +287,23 @@ def run_monitor(
             report.swr_problem = {"cause": cause, "repositories": len(hit), "total": total}
             if refused:
                 report.swr_problem["resync_refused"] = refused
-            if opts.alert and (
-                opts.dry_run or _allow_cause(store, cause, now, settings.alert_repeat_seconds)
-            ):
+            if opts.alert and (opts.dry_run or memory.allow_cause(cause, now, settings.alert_repeat_seconds)):
                 swr_alert_obj = swr_alert(cause, len(hit), total, refused, hit[0].detail if hit else "")
             break
 
     due = [s for s in states if is_due(s, policy) and not resynced.remediating(s.key)]
-    if store is not None and not opts.dry_run and not store_error:
-        # Durable de-dup: every alertable key not yet alerted for its job, whatever runs came before.
-        alertable = [
-            s
-            for s in durable.alertable(states, now)
-            if not resynced.remediating(s.key) and s.key not in elsewhere
-        ]
-        try:
-            remember = max(settings.horizon, settings.alert_repeat_seconds)
-            due = durable.claim_alerts(store, alertable, remember, now)
-            recoveries = durable.claim_recoveries(store, states)
-            flaps = durable.flap_history(store, states)
-        except durable.StateUnavailable as err:
-            store_error = str(err)  # the time-window rule stands: at most one alert more than a healthy store
-    proof_alerts: list[Any] = [recovery_alert(s) for s in recoveries]
-    if proof is not None:
+    remember = max(settings.horizon, settings.alert_repeat_seconds)
+    due = memory.due(states, due, resynced.remediating, now, remember)
+    proof_alerts: list[Any] = [recovery_alert(s) for s in memory.recoveries]
+    proven = None
+    if proof is not None:  # settle push-sync's intents (functions/job_monitor/proof.py)
         jobs_by_repo = {(r.repo.namespace, r.repo.repository): r.jobs for r in result.read}
-        settler = Settler(
-            proof,
-            client,
-            jobs_by_repo,
-            now,
-            settings.max_resync,
-            opts.resync,
-            opts.dry_run,
-            {
-                s.key: ELSEWHERE if s.key in elsewhere else resynced.outcome.get(s.key)
-                for s in states
-                if s.category == FAILED
-            },
-            settings.alert_repeat_seconds,
-            settings.concurrency,
-            settings.page_size,
-            log,
-        )
+        classic = memory.classic(states, resynced.outcome)
+        settler = Settler(proof, client, jobs_by_repo, now, settings, opts.resync, opts.dry_run, classic, log)
         proven, intent_alerts = settler.run()
         proof_alerts += intent_alerts
         report.replication = proven.to_dict()
-        store_error = store_error or proven.degraded
-    report.state = durable.state_info(store, store_error) if proof is not None else None
-    if report.state is not None and flaps:
-        report.state["flaps_7d"] = dict(list(flaps.items())[:50])
+    report.state = memory.info(proven.degraded if proven is not None else "")
     due_keys = {s.key for s in due}
     for s in states:
         # One line per decision taken in this run (keys merely still failing are in the report line only).
@@ -393,19 +343,8 @@ def run_monitor(
         "failures": client.stats.failures,
     }
     report.duration_ms = (time.monotonic() - started) * 1000
-    if store is not None and not opts.dry_run and not store_error:
-        durable.keep_report(store, report.to_dict(), now, settings.reports_kept, log)
+    memory.keep(report, now, settings.reports_kept, log)
     return report
-
-
-def _allow_cause(store: Any, cause: str, now: datetime, window: float) -> bool:
-    """Once per cause per window: durable with a store, else this warm instance's memory."""
-    if store is not None:
-        try:
-            return durable.allow_cause(store, cause, window)
-        except durable.StateUnavailable:
-            pass
-    return REPEAT_GUARD.allow(cause, now, window)
 
 
 # -- entry point --------------------------------------------------------------------------------------------

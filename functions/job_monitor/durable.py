@@ -1,10 +1,11 @@
 """job-monitor's use of the state store: the proof context, durable alert and re-sync memory, stored reports.
 
-Without a store shared by the runs (Redis), every run is on its own: de-duplication falls back to the
-time-window rule of ``classify.is_due`` (one alert per failure when runs are exactly one period apart).
-With it, an alert is taken with a set-if-absent marker per (key, job) or cause: any number of runs, overlapping,
-late or repeated, send it once per window; a re-sync of a key's failed job is taken the same way, so two
-overlapping runs never re-sync the same key twice.
+With a store, an alert is taken with a set-if-absent marker per (key, job) or cause: any number of runs,
+overlapping, late or repeated, send it once per window; a re-sync of a key's failed job is taken the same way, so
+two overlapping runs never re-sync the same key twice; a recovery is announced once. The memory backend gives this
+within one warm instance, Redis across all of them. Without a store (a dry run, or the store failed during the
+run), de-duplication falls back to the time-window rule of ``classify.is_due`` (one alert per failure when runs
+are exactly one period apart).
 """
 
 from __future__ import annotations
@@ -153,3 +154,92 @@ def keep_report(store: StateStore, report: dict[str, Any], now: datetime, keep: 
 
 def recent_reports(store: StateStore, count: int) -> list[RunReport]:
     return store.recent(RunReport, "runs", count)
+
+
+class RunMemory:
+    """One run's durable memory: what ``run_monitor`` calls at each step. Without a proof context (or in a dry
+    run) every method is a no-op that keeps the stateless behaviour; a store failure is remembered, reported,
+    and from then on the run falls back to the stateless rules."""
+
+    def __init__(self, proof: ProofContext | None, dry_run: bool) -> None:
+        self.proof = proof
+        self.store = proof.state if proof is not None and not dry_run else None
+        self.error = ""
+        self.elsewhere: set[Any] = set()
+        self.recoveries: list[KeyState] = []
+        self.flaps: dict[str, int] = {}
+
+    @property
+    def usable(self) -> bool:
+        return self.store is not None and not self.error
+
+    def _failed(self, err: StateUnavailable) -> None:
+        self.error = self.error or str(err)
+
+    def claim_resyncs(self, states: Sequence[KeyState], period: float) -> list[KeyState]:
+        """The states this run may re-sync: failed keys an overlapping run is re-syncing are left to it."""
+        if self.usable and self.store is not None:
+            try:
+                failing = [s for s in states if s.category == FAILED]
+                self.elsewhere = claim_resyncs(self.store, failing, max(1.0, period / 2))
+            except StateUnavailable as err:
+                self._failed(err)
+        return [s for s in states if s.key not in self.elsewhere]
+
+    def allow_cause(self, cause: str, now: datetime, window: float) -> bool:
+        """Once per cause per window: durable with a store, else this warm instance's memory."""
+        if self.usable and self.store is not None:
+            try:
+                return allow_cause(self.store, cause, window)
+            except StateUnavailable as err:
+                self._failed(err)
+        from functions.job_monitor.alerts import REPEAT_GUARD
+
+        return REPEAT_GUARD.allow(cause, now, window)
+
+    def due(
+        self,
+        states: Sequence[KeyState],
+        window_due: list[KeyState],
+        remediating: Any,
+        now: datetime,
+        remember: float,
+    ) -> list[KeyState]:
+        """The keys to alert: with a store, every alertable key not yet alerted for its job (and recoveries and
+        flaps are taken too); else, or if the store fails, ``window_due`` (the time-window rule)."""
+        if not (self.usable and self.store is not None):
+            return window_due
+        candidates = [
+            s for s in alertable(states, now) if not remediating(s.key) and s.key not in self.elsewhere
+        ]
+        try:
+            due = claim_alerts(self.store, candidates, remember, now)
+            self.recoveries = claim_recoveries(self.store, states)
+            self.flaps = flap_history(self.store, states)
+        except StateUnavailable as err:
+            self._failed(err)  # at most one alert more than a healthy store
+            return window_due
+        return due
+
+    def classic(self, states: Sequence[KeyState], outcome: dict[Any, Any]) -> dict[Any, Any]:
+        """For the proof: each failed key the job-based check decided on, with its re-sync outcome."""
+        from functions.job_monitor.proof import ELSEWHERE
+
+        return {
+            s.key: ELSEWHERE if s.key in self.elsewhere else outcome.get(s.key)
+            for s in states
+            if s.category == FAILED
+        }
+
+    def info(self, proof_degraded: str = "") -> dict[str, Any] | None:
+        if self.proof is None:
+            return None
+        out = state_info(self.proof.state, self.error or proof_degraded)
+        if self.flaps:
+            out["flaps_7d"] = dict(list(self.flaps.items())[:50])
+        return out
+
+    def keep(self, report: Any, now: datetime, keep: int, log: Any) -> None:
+        """Store the run's report (not for a dry run, nor when the store failed in this run)."""
+        if self.usable and self.store is not None:
+            keep_report(self.store, report.to_dict(), now, keep, log)

@@ -236,22 +236,18 @@ class Settler:
         client: SwrClient,
         jobs_by_repo: dict[tuple[str, str], list[SyncJob]],
         now: datetime,
-        max_resync: int,
+        settings: Any,
         resync: bool,
         dry_run: bool,
         classic: dict[Key, str | None],
-        repeat_seconds: float,
-        concurrency: int,
-        page_size: int,
         log: Any,
     ) -> None:
         self.ctx, self.state, self.client = ctx, ctx.state, client
         self.jobs_by_repo = dict(jobs_by_repo)
-        self.now, self.max_resync, self.resync_on, self.dry_run = now, max_resync, resync, dry_run
+        self.now, self.max_resync, self.resync_on, self.dry_run = now, settings.max_resync, resync, dry_run
         # Keys the job-based check decided on this run (failed ones), with its re-sync outcome.
         self.classic = classic
-        self.repeat_seconds = max(1.0, repeat_seconds)
-        self.concurrency, self.page_size, self.log = concurrency, page_size, log
+        self.concurrency, self.page_size, self.log = settings.concurrency, settings.page_size, log
         self.result = ProofResult()
         self.alerts: list[Alert] = []
 
