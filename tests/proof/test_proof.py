@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from freezegun import freeze_time
+from pytest_httpserver import HTTPServer
 
 from tests.job_monitor.conftest import T0
 from tests.proof.conftest import DIGEST, DIGEST2, DST, Stack
@@ -120,9 +122,12 @@ def test_digest_mismatch_is_alerted_once(stack: Stack) -> None:
     assert kinds(again) == []
 
 
-def test_five_overlapping_runs_alert_once_and_announce_the_recovery_once(stack: Stack) -> None:
+def test_five_overlapping_runs_alert_once_and_announce_the_recovery_once(
+    stack: Stack, httpserver: HTTPServer
+) -> None:
+    httpserver.expect_request("/alerts", method="POST").respond_with_data("ok")
     stack.state_emu.add_fault(r"/sync_images", "POST", status=200, body=[], times=2)  # push + the one re-sync
-    settings = stack.monitor_settings()
+    settings = stack.monitor_settings(ALERT_WEBHOOK_URL=httpserver.url_for("/alerts"))
     with freeze_time(T0) as clock:
         stack.push()
         clock.tick(timedelta(seconds=901))
@@ -139,6 +144,11 @@ def test_five_overlapping_runs_alert_once_and_announce_the_recovery_once(stack: 
         assert sorted(k for r in recovered for k in kinds(r)) == ["intent_recovered"]
         assert sum(r["replication"]["verified"] for r in recovered) >= 1
         assert all(kinds(stack.run(settings)) == [] for _ in range(2))
+    delivered = [json.loads(request.data)["title"] for request, _ in httpserver.log]
+    assert delivered == [
+        "[swr-sync] image never arrived: demo/team/app:v1 -> ap-southeast-1/demo",
+        "[swr-sync] recovered: demo/team/app:v1 -> ap-southeast-1/demo",
+    ]
 
 
 def overlapping(stack: Stack, settings: Any, n: int) -> list[dict[str, Any]]:
