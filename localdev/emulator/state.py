@@ -364,8 +364,10 @@ class EmulatorState:
             repo = self.add_repository(namespace, repository, region)
             return self._put_tag(repo, tag, digest or random_digest(), size)
 
-    def _put_tag(self, repo: RepoRecord, tag: str, digest: str, size: int | None = None) -> TagRecord:
-        now = self.now()
+    def _put_tag(
+        self, repo: RepoRecord, tag: str, digest: str, size: int | None = None, at: datetime | None = None
+    ) -> TagRecord:
+        now = at or self.now()
         size = size if size is not None else 1024 * 1024 + int(digest[7:13], 16) % (64 * 1024 * 1024)
         record = repo.tags.get(tag)
         if record is None:
@@ -600,10 +602,11 @@ class EmulatorState:
             now = self.now()
             repo = RepoRecord(job.remote_namespace, job.repo_name, now, now)
             target.repos[(job.remote_namespace, job.repo_name)] = repo
+        # The copy lands when the job finishes (not when the state is next looked at): a faithful lag.
         if fault is not None:  # other_digest
-            self._put_tag(repo, job.tag, random_digest(), src_tag.size)
+            self._put_tag(repo, job.tag, random_digest(), src_tag.size, job.finished_at)
             return "success", "fault: copied another image"
-        self._put_tag(repo, job.tag, src_tag.digest, src_tag.size)
+        self._put_tag(repo, job.tag, src_tag.digest, src_tag.size, job.finished_at)
         return "success", ""
 
     def add_job_fault(
