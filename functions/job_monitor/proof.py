@@ -243,7 +243,7 @@ class Settler:
         log: Any,
     ) -> None:
         self.ctx, self.state, self.client = ctx, ctx.state, client
-        self.jobs_by_repo = dict(jobs_by_repo)
+        self.jobs_by_repo: dict[tuple[str, str], list[SyncJob] | None] = dict(jobs_by_repo)
         self.now, self.max_resync, self.resync_on, self.dry_run = now, settings.max_resync, resync, dry_run
         # Keys the job-based check decided on this run (failed ones), with its re-sync outcome.
         self.classic = classic
@@ -253,16 +253,16 @@ class Settler:
 
     # -- evidence ----------------------------------------------------------------------------------------------
 
-    def _jobs(self, namespace: str, repository: str) -> list[SyncJob]:
+    def _jobs(self, namespace: str, repository: str) -> list[SyncJob] | None:
+        """The repository's recent jobs; None if they could not be read (then only a tag proves anything)."""
         key = (namespace, repository)
         if key not in self.jobs_by_repo:
             try:  # outside the monitor's scope: the newest page is enough for recent pushes
-                self.jobs_by_repo[key] = self.client.list_sync_jobs(
-                    namespace, repository, self.page_size
-                ).items
+                page = self.client.list_sync_jobs(namespace, repository, self.page_size)
+                self.jobs_by_repo[key] = page.items
             except SwrSyncError as err:
                 self._problem("jobs", f"{namespace}/{repository}", err)
-                self.jobs_by_repo[key] = []
+                self.jobs_by_repo[key] = None
         return self.jobs_by_repo[key]
 
     def _tags(self, region: str, namespace: str, repository: str) -> dict[str, Tag] | None:
@@ -310,7 +310,9 @@ class Settler:
                 continue  # unreadable this run: the intents stay open as they are
             for intent in members:
                 jobs = self._jobs(intent.namespace, intent.repository)
-                decisions.append(decide(intent, tags, jobs, self.now, self.ctx.verify_after))
+                d = decide(intent, tags, jobs or [], self.now, self.ctx.verify_after)
+                if jobs is not None or d.status == "verified":  # no job history: no failed/missing verdict
+                    decisions.append(d)
         self._apply(decisions)
         self._summarise()
 

@@ -235,3 +235,25 @@ def test_five_overlapping_runs_resync_a_failed_intent_once(stack: Stack) -> None
         assert intent.status == "pending" and intent.resyncs == 1
         clock.tick(timedelta(seconds=30))
         assert stack.run(settings)["replication"]["verified"] == 1
+
+
+def test_unreadable_evidence_leaves_the_intent_open(stack: Stack) -> None:
+    """A tag listing or job listing that fails decides nothing: no false 'missing', no re-sync, no alert."""
+    stack.state_emu.add_image("demo", "team/other", "v0")
+    settings = stack.monitor_settings(MONITOR_REPOS="demo/team/other")  # team/app's jobs: read by the proof
+    stack.state_emu.add_fault(r"/sync_images", "POST", status=200, body=[], times=1)  # no job, no tag
+    with freeze_time(T0) as clock:
+        stack.push()
+        clock.tick(timedelta(seconds=901))
+        stack.state_emu.add_fault(r"team%24app/sync_job", "GET", status=500, times=None)
+        jobs_down = stack.run(settings)
+        stack.state_emu.clear_faults()
+        stack.state_emu.add_fault(r"/tags", "GET", status=503, times=None)
+        tags_down = stack.run(settings)
+        stack.state_emu.clear_faults()
+        healthy = stack.run(settings)
+    for report in (jobs_down, tags_down):
+        proof = report["replication"]
+        assert (proof["missing"], proof["resynced"], proof["pending"]) == (0, 0, 1), proof
+        assert proof["problems"] and kinds(report) == []
+    assert healthy["replication"]["resynced"] == 1  # now it can tell: missing, re-synced
