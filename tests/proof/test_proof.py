@@ -257,3 +257,13 @@ def test_unreadable_evidence_leaves_the_intent_open(stack: Stack) -> None:
         assert (proof["missing"], proof["resynced"], proof["pending"]) == (0, 0, 1), proof
         assert proof["problems"] and kinds(report) == []
     assert healthy["replication"]["resynced"] == 1  # now it can tell: missing, re-synced
+
+
+def test_the_intent_keeps_swrs_answer_verbatim(stack: Stack) -> None:
+    """SWR accepted v1 and listed 'ghost' as failed: v1's intent keeps that list; ghost (transient) has none."""
+    response = stack.caller(
+        {"namespace": "demo", "repository": "team/app", "tags": ["v1", "ghost"], "digest": DIGEST}
+    )
+    assert response.status == 503  # ghost is retried by the sender
+    [intent] = stack.intents()
+    assert (intent.tag, intent.swr_answer) == ("v1", ["ghost"])
