@@ -15,7 +15,6 @@ from shared.state.memory import MemoryBackend
 
 __all__ = ["StateRecord", "StateStore", "StateUnavailable", "get_state", "reset_states"]
 
-
 _states: dict[str, StateStore] = {}
 _lock = threading.Lock()
 
