@@ -205,13 +205,16 @@ class RunMemory:
         now: datetime,
         remember: float,
     ) -> list[KeyState]:
-        """The keys to alert: with a store, every alertable key not yet alerted for its job (and recoveries and
-        flaps are taken too); else, or if the store fails, ``window_due`` (the time-window rule)."""
+        """The keys to alert, each taken with its marker (recoveries and flaps are taken too).
+
+        With a shared store (Redis): every alertable key not yet alerted for its job, so a skipped or late run
+        drops nothing. With memory: ``window_due`` (the time-window rule), marked so that overlapping runs of
+        this instance send it once; a cold start empties the memory, and alerting every still-failing key again
+        after each one would be worse than the window rule. Without a store, or if it fails: ``window_due``."""
         if not (self.usable and self.store is not None):
             return window_due
-        candidates = [
-            s for s in alertable(states, now) if not remediating(s.key) and s.key not in self.elsewhere
-        ]
+        pool = alertable(states, now) if self.store.name == "redis" else window_due
+        candidates = [s for s in pool if not remediating(s.key) and s.key not in self.elsewhere]
         try:
             due = claim_alerts(self.store, candidates, remember, now)
             self.recoveries = claim_recoveries(self.store, states)

@@ -267,3 +267,16 @@ def test_the_intent_keeps_swrs_answer_verbatim(stack: Stack) -> None:
     assert response.status == 503  # ghost is retried by the sender
     [intent] = stack.intents()
     assert (intent.tag, intent.swr_answer) == ("v1", ["ghost"])
+
+
+def test_a_skipped_run_drops_no_alert_with_redis(stack: Stack) -> None:
+    """The first run after the failure comes late (the runs before it were skipped). With Redis the key is
+    still alerted, once; with memory (a cold instance cannot tell) the time-window rule stands."""
+    settings = stack.monitor_settings(MONITOR_MAX_RESYNC="0", MONITOR_SETTLE_SECONDS="0")
+    with freeze_time(T0) as clock:
+        stack.state_emu.add_job("demo", "team/app", "v1", DST, "demo", status="failed", created_at=T0)
+        clock.tick(timedelta(seconds=420))  # more than one period (300 s) late, still within the look-back
+        late = stack.run(settings)
+        again = stack.run(settings)
+    assert kinds(late) == (["failed"] if stack.redis else [])
+    assert kinds(again) == []
