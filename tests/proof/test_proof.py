@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -280,3 +280,33 @@ def test_a_skipped_run_drops_no_alert_with_redis(stack: Stack) -> None:
         again = stack.run(settings)
     assert kinds(late) == (["failed"] if stack.redis else [])
     assert kinds(again) == []
+
+
+def test_every_key_is_namespaced_versioned_and_expires(stack: Stack) -> None:
+    """After pushes, proofs, re-syncs, alerts, recoveries and kept reports: no key without a TTL."""
+    if not stack.redis:
+        pytest.skip("inspects Redis itself")
+    import re
+
+    import redis
+
+    stack.state_emu.add_job_fault("no_tag")
+    settings = stack.monitor_settings(MONITOR_SETTLE_SECONDS="0", MONITOR_MAX_RESYNC="0")
+    with freeze_time(T0) as clock:
+        stack.push()
+        stack.caller({"namespace": "demo", "repository": "team/ghost", "tags": ["v1"], "digest": DIGEST})
+        for _ in range(4):
+            clock.tick(timedelta(seconds=901))
+            failed_at = datetime.now(timezone.utc) - timedelta(seconds=10)
+            stack.state_emu.add_job(
+                "demo", "team/app", "v7", DST, "demo", status="failed", created_at=failed_at
+            )
+            stack.run(settings)
+    client = redis.Redis.from_url(stack.redis)
+    keys = [k.decode() for k in client.scan_iter("*")]
+    kinds_seen = {k.split(":")[1] for k in keys}
+    assert {"intent", "push-result", "run-report", "job-alert", "intent-alert", "intent-resync"} <= kinds_seen
+    for key in keys:
+        assert re.fullmatch(r"swr-sync:[a-z-]+:v\d+:.+", key), key
+        assert client.pttl(key) > 0, key
+    client.close()
