@@ -282,14 +282,13 @@ def test_a_skipped_run_drops_no_alert_with_redis(stack: Stack) -> None:
     assert kinds(again) == []
 
 
-def test_every_key_is_namespaced_versioned_and_expires(stack: Stack) -> None:
-    """After pushes, proofs, re-syncs, alerts, recoveries and kept reports: no key without a TTL."""
-    if not stack.redis:
-        pytest.skip("inspects Redis itself")
+def test_every_key_is_namespaced_versioned_and_expires(emulator: Any, redis_url: str) -> None:
+    """After pushes, proofs, re-syncs, alerts and kept reports: no Redis key without a TTL."""
     import re
 
     import redis
 
+    stack = Stack(emulator, redis_url)
     stack.state_emu.add_job_fault("no_tag")
     settings = stack.monitor_settings(MONITOR_SETTLE_SECONDS="0", MONITOR_MAX_RESYNC="0")
     with freeze_time(T0) as clock:
@@ -302,7 +301,7 @@ def test_every_key_is_namespaced_versioned_and_expires(stack: Stack) -> None:
                 "demo", "team/app", "v7", DST, "demo", status="failed", created_at=failed_at
             )
             stack.run(settings)
-    client = redis.Redis.from_url(stack.redis)
+    client = redis.Redis.from_url(redis_url)
     keys = [k.decode() for k in client.scan_iter("*")]
     kinds_seen = {k.split(":")[1] for k in keys}
     assert {"intent", "push-result", "run-report", "job-alert", "intent-alert", "intent-resync"} <= kinds_seen
