@@ -248,6 +248,7 @@ class Settler:
         # Keys the job-based check decided on this run (failed ones), with its re-sync outcome.
         self.classic = classic
         self.concurrency, self.page_size, self.log = settings.concurrency, settings.page_size, log
+        self.reserve = 2 * settings.alert_timeout + settings.http_timeout + 1.0
         self.result = ProofResult()
         self.alerts: list[Alert] = []
 
@@ -304,7 +305,14 @@ class Settler:
                 continue
             groups.setdefault((intent.region, intent.target_namespace, intent.repository), []).append(intent)
         decisions: list[_Decision] = []
-        for (region, target_ns, repository), members in groups.items():
+        for n, ((region, target_ns, repository), members) in enumerate(groups.items()):
+            if self.client.deadline.remaining() < self.reserve:
+                # Keep the time alerts and the answer need: the rest waits (open) for the next run.
+                left = len(groups) - n
+                self.result.problems.append(
+                    {"what": "deadline", "where": f"{left} repositories", "error": ""}
+                )
+                break
             tags = self._tags(region, target_ns, repository)
             if tags is None:
                 continue  # unreadable this run: the intents stay open as they are

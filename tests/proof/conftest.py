@@ -69,9 +69,14 @@ class Stack:
         base.update({k: str(v) for k, v in env.items()})
         return MonitorSettings.model_validate(base)
 
-    def run(self, settings: MonitorSettings | None = None, store: StateStore | None = None) -> dict[str, Any]:
+    def run(
+        self,
+        settings: MonitorSettings | None = None,
+        store: StateStore | None = None,
+        remaining_ms: float | None = None,
+    ) -> dict[str, Any]:
         settings = settings or self.monitor_settings()
-        client = connect(settings)
+        client = connect(settings, remaining_ms)
         opts = options(settings, Overrides(), "test", [])
         now = datetime.now(timezone.utc)
         log = logs.get_logger()

@@ -309,3 +309,14 @@ def test_every_key_is_namespaced_versioned_and_expires(emulator: Any, redis_url:
         assert re.fullmatch(r"swr-sync:[a-z-]+:v\d+:.+", key), key
         assert client.pttl(key) > 0, key
     client.close()
+
+
+def test_the_proof_leaves_the_alerts_their_time(stack: Stack) -> None:
+    """Near the function's deadline no tag listing starts: the intents wait, open, for the next run."""
+    with freeze_time(T0) as clock:
+        stack.push()
+        clock.tick(timedelta(seconds=30))
+        report = stack.run(remaining_ms=10_000)  # less than 2 alert timeouts + 1 HTTP timeout + 1 s
+    proof = report["replication"]
+    assert proof["tag_listings"] == 0 and proof["pending"] == 1
+    assert proof["problems"][0]["what"] == "deadline"
