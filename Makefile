@@ -7,7 +7,7 @@ LOCK := requirements.lock
 # Held to the lock before every target: a venv that drifted is an error, never a silently different environment.
 CHECK := $(BIN)/python -m localdev.lockfile check >/dev/null
 
-.PHONY: all setup check-lock lock test lint run bench package clean reliability soak fuzz-full atheris
+.PHONY: all setup check-lock lock test lint run bench package clean reliability soak scaleout fuzz-full atheris
 
 all: test
 
@@ -70,6 +70,11 @@ reliability: $(STAMP)
 soak: $(STAMP)
 	@$(CHECK)
 	$(BIN)/python -m tests.reliability.soak --deliveries $(or $(DELIVERIES),1000) --seed $(or $(SEED),20261122)
+
+# N push-sync processes sharing one real redis-server (needs redis-server): prints lost / duplicate / intents.
+scaleout: $(STAMP)
+	@$(CHECK)
+	$(BIN)/python -m tests.reliability.scaleout --deliveries $(or $(DELIVERIES),1000) --workers $(or $(WORKERS),4) --seed $(or $(SEED),20261206)
 
 fuzz-full: $(STAMP)
 	@$(CHECK)

@@ -46,6 +46,8 @@ def stack_environment(emulator_url: str) -> dict[str, str]:
     return {
         "SWR_REGION": SOURCE_REGION,
         "SWR_ENDPOINT": emulator_url,
+        # The emulator serves every region under /regions/{region}: job-monitor reads the target's tags there.
+        "SWR_ENDPOINT_TEMPLATE": emulator_url + "/regions/{region}",
         "IAM_ENDPOINT": emulator_url,
         "IAM_USERNAME": "demo",
         "IAM_PASSWORD": "demo-password",
@@ -308,6 +310,14 @@ class LocalStack:
                 )
         else:
             out(f"   HTTP {status}: {str(report)[:300]}")
+        proof = report.get("replication") if isinstance(report, dict) else None
+        if isinstance(proof, dict):
+            out(
+                f"   proof of replication (state store: {(report.get('state') or {}).get('backend')}): "
+                f"{proof.get('verified')} verified, {proof.get('pending')} pending, {proof.get('missing')} missing"
+            )
+            for item in proof.get("settled") or []:
+                out(f"   {item.get('key')}: {item.get('status')} ({item.get('reason')})")
         out("7. policy-export (CSV) of the auto-sync policies in namespace demo:")
         status, _, body = _http(
             f"{gw}/policy-export?namespace={DEMO_NAMESPACE}&format=csv",
@@ -339,7 +349,12 @@ class LocalStack:
             f"  curl -s -H 'Authorization: Bearer {DEMO_EXPORT_TOKEN}' '{gw}/policy-export?namespace=demo&format=json'"
         )
         out(f"  curl -s {emu}/_emulator/state | python3 -m json.tool | less")
-        return {"sync_calls": len(sync_calls), "job_states": seen, "target_tags": sorted(target_tags)}
+        return {
+            "sync_calls": len(sync_calls),
+            "job_states": seen,
+            "target_tags": sorted(target_tags),
+            "replication": proof,
+        }
 
     def _push(self, repository: str, tag: str, out: Callable[[str], None]) -> None:
         result = self.emulator.push(DEMO_NAMESPACE, repository, tag, region=SOURCE_REGION)

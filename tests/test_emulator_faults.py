@@ -219,3 +219,32 @@ def test_unknown_admin_endpoint_and_api_error_shape(emulator):
     assert status == 404 and "error" in body
     with pytest.raises(ApiError):
         SwrClient(emulator.url, TokenAuth("nope")).list_namespaces()
+
+
+# -- job outcome faults (proof of replication) -------------------------------------------------------------
+
+
+def test_job_faults_succeed_without_the_tag_or_with_another_image(emulator: Emulator) -> None:
+    state = emulator.state
+    state.add_image("demo", "app", "v1", "sha256:" + "aa" * 32)
+    state.add_image("demo", "app", "v2", "sha256:" + "aa" * 32)
+    state.add_namespace("demo", region="ap-southeast-1")
+    req = urllib.request.Request(
+        emulator.url + "/_emulator/job-faults",
+        data=json.dumps({"outcome": "no_tag", "tag": "v1"}).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(req) as resp:
+        assert json.loads(resp.read())["outcome"] == "no_tag"
+    state.add_job_fault("other_digest", tag="v2")
+    state.create_sync_jobs("demo", "app", ["v1", "v2"], "ap-southeast-1", "demo")
+    state.waiting_seconds = state.running_seconds = 0
+    jobs = {j["tag"]: j for j in state.jobs()}
+    assert jobs["v1"]["status"] == jobs["v2"]["status"] == "success"
+    target = state.tags("demo", "app", "ap-southeast-1")
+    assert "v1" not in target and target["v2"] != "sha256:" + "aa" * 32
+    assert state.job_faults == []  # each fired once
+    # a normal job after them copies the image as it is
+    state.create_sync_jobs("demo", "app", ["v1"], "ap-southeast-1", "demo")
+    assert state.tags("demo", "app", "ap-southeast-1")["v1"] == "sha256:" + "aa" * 32

@@ -95,6 +95,14 @@ def digest_alert(states: Sequence[KeyState], notes: dict[Key, str]) -> Alert:
     return Alert("digest", title, lines, keys)
 
 
+def recovery_alert(state: KeyState) -> Alert:
+    """A key alerted as failed or stuck is ok again (announced once, with a state store)."""
+    job = state.latest
+    title = f"{PREFIX} recovered: {state.key.label}"
+    lines = [f"job {job.id} {job.status.value} (updated {_when(job.updated_at)})"]
+    return Alert("recovered", title, lines, [state.to_dict()])
+
+
 def swr_alert(cause: str, unreadable: int, total: int, refused: int, detail: str) -> Alert:
     """SWR itself is the problem: 401/403 (``swr_auth``) or unreachable (``swr_unreachable``)."""
     if cause == "swr_auth":

@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from functions.job_monitor import durable
 from functions.job_monitor.alerts import (
     REPEAT_GUARD,
     SmnSink,
@@ -17,6 +18,7 @@ from functions.job_monitor.alerts import (
     compose,
     deliver,
     payload,
+    recovery_alert,
     swr_alert,
 )
 from functions.job_monitor.classify import (
@@ -32,6 +34,7 @@ from functions.job_monitor.classify import (
     status_counts,
     systemic_groups,
 )
+from functions.job_monitor.proof import ProofContext, Settler, cap_alerts
 from functions.job_monitor.reader import scan
 from functions.job_monitor.report import Report, iso, public_view
 from functions.job_monitor.resync import DRY_RUN, ERROR, ISSUED, SKIPPED, resync
@@ -204,6 +207,7 @@ def run_monitor(
     context: dict[str, Any],
     log: Any,
     scan_deadline: Deadline | None = None,
+    proof: ProofContext | None = None,
 ) -> Report:
     started = time.monotonic()
     deadline = client.deadline
@@ -262,7 +266,9 @@ def run_monitor(
     states = [s for s in classify(histories, policy) if s.relevant]
     report.states = states
 
-    resynced = resync(client, states, policy, settings.concurrency, opts.dry_run, deadline)
+    memory = durable.RunMemory(proof, opts.dry_run)  # #18: durable alert and re-sync memory
+    to_resync = memory.claim_resyncs(states, settings.period_seconds)
+    resynced = resync(client, to_resync, policy, settings.concurrency, opts.dry_run, deadline)
     report.resync_groups = resynced.groups
     for group in resynced.groups:
         log.info("re-sync", **group)
@@ -285,11 +291,23 @@ def run_monitor(
             report.swr_problem = {"cause": cause, "repositories": len(hit), "total": total}
             if refused:
                 report.swr_problem["resync_refused"] = refused
-            if opts.alert and (opts.dry_run or REPEAT_GUARD.allow(cause, now, settings.alert_repeat_seconds)):
+            if opts.alert and (opts.dry_run or memory.allow_cause(cause, now, settings.alert_repeat_seconds)):
                 swr_alert_obj = swr_alert(cause, len(hit), total, refused, hit[0].detail if hit else "")
             break
 
     due = [s for s in states if is_due(s, policy) and not resynced.remediating(s.key)]
+    remember = max(settings.horizon, settings.alert_repeat_seconds)
+    due = memory.due(states, due, resynced.remediating, now, remember)
+    proof_alerts: list[Any] = [recovery_alert(s) for s in memory.recoveries]
+    proven = None
+    if proof is not None:  # settle push-sync's intents (functions/job_monitor/proof.py)
+        jobs_by_repo = {(r.repo.namespace, r.repo.repository): r.jobs for r in result.read}
+        classic = memory.classic(states, resynced.outcome)
+        settler = Settler(proof, client, jobs_by_repo, now, settings, opts.resync, opts.dry_run, classic, log)
+        proven, intent_alerts = settler.run()
+        proof_alerts += intent_alerts
+        report.replication = proven.to_dict()
+    report.state = memory.info(proven.degraded if proven is not None else "")
     due_keys = {s.key for s in due}
     for s in states:
         # One line per decision taken in this run (keys merely still failing are in the report line only).
@@ -307,6 +325,8 @@ def run_monitor(
     alerts = (
         compose(due, report.systemic, notes, settings.alert_max_messages, swr_alert_obj) if opts.alert else []
     )
+    if opts.alert:
+        alerts += cap_alerts(proof_alerts, settings.alert_max_messages - len(alerts))
     for s in due:
         report.key_notes.setdefault(s.key, {})["alerted" if not opts.dry_run else "would_alert"] = opts.alert
     if opts.dry_run:
@@ -327,6 +347,7 @@ def run_monitor(
         "failures": client.stats.failures,
     }
     report.duration_ms = (time.monotonic() - started) * 1000
+    memory.keep(report, now, settings.reports_kept, log)
     return report
 
 
@@ -408,7 +429,8 @@ def handle(settings: MonitorSettings, invocation: Invocation) -> Response:
         "correlation_id": invocation.correlation_id,
         "time": iso(now),
     }
-    report = run_monitor(settings, client, opts, now, sinks, context, log).to_dict()
+    proof = durable.proof_context(settings, client, log)
+    report = run_monitor(settings, client, opts, now, sinks, context, log, proof=proof).to_dict()
     log.info("job-monitor report", **report)
     status = 503 if report["status"] == "swr_unavailable" else 200
     return Response.json(status, report if trusted else public_view(report))

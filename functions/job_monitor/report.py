@@ -46,6 +46,9 @@ class Report:
     api_calls: dict[str, int] = field(default_factory=dict)
     duration_ms: float = 0.0
     warnings: list[str] = field(default_factory=list)
+    # Proof of replication and the state store (functions/job_monitor/durable.py); None when not run.
+    replication: dict[str, Any] | None = None
+    state: dict[str, Any] | None = None
 
     @property
     def swr_unavailable(self) -> bool:
@@ -70,6 +73,8 @@ class Report:
         for s in self.states:
             by_category[s.category] += 1
         healthy = not failed and not stuck and self.coverage_complete and self.swr_problem is None
+        proof = self.replication or {}
+        healthy = healthy and not proof.get("missing") and not proof.get("failed")
         sent = sum(1 for a in self.alerts if a.get("deliveries") and all(d["ok"] for d in a["deliveries"]))
         failed_alerts = sum(1 for a in self.alerts if any(not d["ok"] for d in a.get("deliveries", [])))
         logged_only = sum(1 for a in self.alerts if not a.get("deliveries") and not a.get("dry_run"))
@@ -114,6 +119,10 @@ class Report:
             "api_calls": self.api_calls,
             "duration_ms": round(self.duration_ms, 1),
         }
+        if self.replication is not None:
+            out["replication"] = self.replication
+        if self.state is not None:
+            out["state"] = self.state
         if self.warnings:
             out["warnings"] = self.warnings
         return out
@@ -137,4 +146,9 @@ def public_view(report: dict[str, Any]) -> dict[str, Any]:
         "alerts_failed",
         "duration_ms",
     )
-    return {k: report[k] for k in keys if k in report}
+    out = {k: report[k] for k in keys if k in report}
+    proof = report.get("replication")
+    if isinstance(proof, dict):
+        counts = ("verified", "pending", "missing", "failed", "oldest_pending_age_seconds")
+        out["replication"] = {k: proof.get(k) for k in counts}
+    return out

@@ -12,6 +12,7 @@ from shared.endpoints import valid_region
 from shared.rules import split_patterns
 from shared.runtime.credentials import BEARER_TOKEN_MIN_LEN
 from shared.secreturl import url_problems
+from shared.state.config import redis_url_problems
 
 AlertFormat = Literal["generic", "slack", "feishu", "dingtalk", "wecom"]
 ALERT_FORMATS: tuple[str, ...] = ("generic", "slack", "feishu", "dingtalk", "wecom")
@@ -62,6 +63,12 @@ class MonitorSettings(SwrSettings):
     smn_topic_urn: str | None = Field(default=None, alias="SMN_TOPIC_URN")
     smn_endpoint: str | None = Field(default=None, alias="SMN_ENDPOINT")
     runtime_project_id: str | None = Field(default=None, alias="RUNTIME_PROJECT_ID")
+    # -- durable state and proof of replication (functions/job_monitor/proof.py) --
+    state_redis_url: str | None = Field(default=None, alias="STATE_REDIS_URL", repr=False)
+    endpoint_template: str | None = Field(default=None, alias="SWR_ENDPOINT_TEMPLATE")
+    verify_after_seconds: int = Field(default=900, ge=0, le=7 * 86400, alias="VERIFY_AFTER")
+    max_intents: int = Field(default=500, ge=1, le=100_000, alias="MONITOR_MAX_INTENTS")
+    reports_kept: int = Field(default=50, ge=1, le=10_000, alias="MONITOR_REPORTS_KEPT")
 
     @field_validator("alert_format", mode="before")
     @classmethod
@@ -101,6 +108,12 @@ class MonitorSettings(SwrSettings):
                 problems.append("SMN_TOPIC_URN: expected urn:smn:<region>:<project_id>:<topic_name>")
             elif not self.smn_endpoint and not valid_region(self.smn_region()):
                 problems.append("SMN_ENDPOINT: required (no region to derive it from)")
+        problems += redis_url_problems({"STATE_REDIS_URL": self.state_redis_url})
+        if self.endpoint_template is not None and (
+            "{region}" not in self.endpoint_template
+            or not self.endpoint_template.startswith(("http://", "https://"))
+        ):
+            problems.append("SWR_ENDPOINT_TEMPLATE: must be an http(s) URL with a {region} placeholder")
         # Problems are joined with "; " (and split on it again by load_settings): keep each one whole.
         return [p.replace("; ", ", ") for p in problems]
 
@@ -145,6 +158,12 @@ class MonitorSettings(SwrSettings):
         """CLOUD_SDK_PROJECT_ID, else RUNTIME_PROJECT_ID (set by FunctionGraph), else the topic URN's."""
         match = SMN_URN_RE.fullmatch(self.smn_topic_urn or "")
         return self.project_id or self.runtime_project_id or (match.group(2) if match else "")
+
+    def region_endpoint(self, region: str) -> str:
+        """The SWR endpoint of another region (raises ValueError when it cannot be derived)."""
+        from shared.endpoints import region_endpoint
+
+        return region_endpoint(region, self.endpoint_template, self.swr_endpoint, self.swr_region)
 
     @property
     def alerting_configured(self) -> bool:

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from functions.push_sync import intents as proof
 from functions.push_sync.decide import Decision, RepoListing, decide, sync_items
 from functions.push_sync.detect import parse_payload
 from functions.push_sync.idempotency import (
@@ -32,10 +33,8 @@ from functions.push_sync.idempotency import (
     Store,
     StoreUnavailable,
     acquire,
-    bounded_by,
     get_store,
     idempotency_key,
-    within_invocation,
 )
 from functions.push_sync.model import ParseResult, PayloadError, Rejected
 from functions.push_sync.settings import PushSyncSettings
@@ -46,6 +45,7 @@ from shared.logs import get_logger
 from shared.redact import clip
 from shared.runtime.model import Invocation, Response
 from shared.selection import TagInfo
+from shared.state.deadline import bounded_by, within_invocation
 
 RAW_LOG_LIMIT = 8192
 CLAIM_MARGIN_SECONDS = 5.0  # an IAM token request and the store's own commands
@@ -131,7 +131,8 @@ def handle(settings: PushSyncSettings, invocation: Invocation) -> Response:
     listing = _tag_listing(settings, invocation) if settings.rules.needs_listing else None
     work = [TagWork(d) for d in decide(parsed.events, settings.rules, settings.swr_region, listing)]
     calls = _process(settings, invocation, work, dry_run)
-    return _answer(settings, cid, parsed, work, dry_run, calls, started)
+    recorded = None if dry_run else _record_failures(settings, cid, work, parsed)
+    return _answer(settings, cid, parsed, work, dry_run, calls, started, recorded)
 
 
 # -- processing ---------------------------------------------------------------------------------------------
@@ -215,7 +216,7 @@ def _store(settings: PushSyncSettings) -> Store | None:
     if settings.idempotency_window_seconds <= 0:
         return None
     try:
-        return get_store(settings.idempotency_redis_url, settings.idempotency_max_entries)
+        return get_store(settings.redis_url, settings.idempotency_max_entries)
     except StoreUnavailable as err:
         get_logger().warning("idempotency store unavailable: proceeding without", error=str(err))
         return None
@@ -278,7 +279,21 @@ def _sync(settings: PushSyncSettings, invocation: Invocation, to_sync: list[TagW
         _log_call(outcome)
     for w in to_sync:
         _tag_result(w, by_tag)
+    # Before the idempotency result is written: a delivery dying in between loses no intent.
+    region, cid = settings.swr_region or "", invocation.correlation_id
+    triggered = proof.intents_of(to_sync, outcomes, region, cid)
+    proof.record_all(proof.state_for(settings), triggered)
     return len(groups)
+
+
+def _record_failures(
+    settings: PushSyncSettings, cid: str, work: list[TagWork], parsed: ParseResult
+) -> int | None:
+    """Permanent failures become failed intents (alerted by job-monitor); None if they could not be recorded."""
+    failures = proof.failures_of(work, parsed.rejected, settings.swr_region or "", cid, PERMANENT)
+    if not failures:
+        return 0
+    return proof.record_all(proof.state_for(settings), failures)
 
 
 def _log_call(outcome: GroupOutcome) -> None:
@@ -390,7 +405,7 @@ SETTLE_BACKOFF = 0.05
 
 def _with_retries(op: Callable[[], None]) -> None:
     """Run a store write, retried on StoreUnavailable (short backoff); each command is bounded by the
-    store's timeout and the invocation's end (``idempotency.bounded_by``), so retries never overrun it."""
+    store's timeout and the invocation's end (``shared.state.deadline.bounded_by``), so retries never overrun it."""
     for attempt in range(SETTLE_ATTEMPTS):
         try:
             op()
@@ -426,6 +441,7 @@ def _answer(
     dry_run: bool,
     calls: int,
     started: float,
+    recorded: int | None = None,
 ) -> Response:
     log = get_logger()
     results = [w.result() for w in work] + [_rejected_result(r) for r in parsed.rejected]
@@ -461,10 +477,15 @@ def _answer(
         status = 422
     else:
         status = 200
+    status = proof.answer_status(status, parsed.format, recorded is not None)
     counts: dict[str, int] = {}
     for result in results:
         counts[str(result["status"])] = counts.get(str(result["status"]), 0) + 1
     summary = {"http_status": status, "calls": calls, "ignored": len(parsed.ignored), "statuses": counts}
+    if status == 200 and (PERMANENT in failures or parsed.rejected):
+        summary["failures_recorded"] = (
+            "permanent failures recorded as failed intents; job-monitor alerts them"
+        )
     log.info(
         "push-sync done",
         format=parsed.format,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import re
 
 from pydantic import Field, PrivateAttr, model_validator
@@ -10,7 +9,7 @@ from pydantic import Field, PrivateAttr, model_validator
 from shared.config import SwrSettings
 from shared.errors import ConfigError
 from shared.rules import RuleSet, load_rules
-from shared.secreturl import url_problems
+from shared.state.config import redis_url_problems
 
 MIB = 1024 * 1024
 _HEADER_NAME = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}")
@@ -30,6 +29,8 @@ class PushSyncSettings(SwrSettings):
         default=600, ge=0, le=7 * 86400, alias="IDEMPOTENCY_WINDOW_SECONDS"
     )
     idempotency_max_entries: int = Field(default=10_000, ge=1, le=1_000_000, alias="IDEMPOTENCY_MAX_ENTRIES")
+    state_redis_url: str | None = Field(default=None, alias="STATE_REDIS_URL", repr=False)
+    # Deprecated name of STATE_REDIS_URL (read when STATE_REDIS_URL is unset; see shared/state).
     idempotency_redis_url: str | None = Field(default=None, alias="IDEMPOTENCY_REDIS_URL", repr=False)
     idempotency_wait_seconds: float = Field(default=2.0, ge=0, le=60, alias="IDEMPOTENCY_WAIT_SECONDS")
     retry_after_seconds: int = Field(default=30, ge=1, le=3600, alias="RETRY_AFTER_SECONDS")
@@ -39,6 +40,11 @@ class PushSyncSettings(SwrSettings):
     @property
     def rules(self) -> RuleSet:
         return self._rules
+
+    @property
+    def redis_url(self) -> str | None:
+        """STATE_REDIS_URL, else the deprecated IDEMPOTENCY_REDIS_URL."""
+        return self.state_redis_url or self.idempotency_redis_url
 
     @model_validator(mode="after")
     def _push_sync(self) -> PushSyncSettings:
@@ -57,17 +63,9 @@ class PushSyncSettings(SwrSettings):
             )
         if not _HEADER_NAME.fullmatch(self.webhook_signature_header):
             problems.append("WEBHOOK_SIGNATURE_HEADER: not a valid HTTP header name")
-        redis_problems = (
-            url_problems("IDEMPOTENCY_REDIS_URL", self.idempotency_redis_url, ("redis", "rediss", "unix"))
-            if self.idempotency_redis_url
-            else []
+        problems += redis_url_problems(
+            {"STATE_REDIS_URL": self.state_redis_url, "IDEMPOTENCY_REDIS_URL": self.idempotency_redis_url}
         )
-        if redis_problems:
-            problems.extend(redis_problems)
-        elif self.idempotency_redis_url and importlib.util.find_spec("redis") is None:
-            problems.append(
-                "IDEMPOTENCY_REDIS_URL: set, but redis-py is not installed (install swr-sync[redis])"
-            )
         if problems:
             raise ValueError("; ".join(p.replace("; ", ", ") for p in problems))
         return self

@@ -238,6 +238,25 @@ def _route(state: EmulatorState, request: Request) -> Response:
         if method == "DELETE":
             state.clear_faults()
             return Response.json(200, {"cleared": True})
+    if path == "/_emulator/job-faults":
+        if method == "GET":
+            return Response.json(200, [f.describe() for f in state.job_faults])
+        if method == "POST":
+            body = _body(request)
+            known = {"outcome", "namespace", "repository", "tag", "target_region", "times"}
+            unknown = set(body) - known
+            if unknown:
+                raise AdminError(400, f"unknown job fault fields: {', '.join(sorted(unknown))}")
+            names = [body.get(k) for k in ("namespace", "repository", "tag", "target_region")]
+            if any(v is not None and not isinstance(v, str) for v in names):
+                raise AdminError(400, "namespace, repository, tag and target_region must be strings")
+            try:
+                job_fault = state.add_job_fault(
+                    str(body.get("outcome", "")), names[0], names[1], names[2], names[3], body.get("times", 1)
+                )
+            except StateError as err:
+                raise AdminError(400, str(err)) from err
+            return Response.json(200, job_fault.describe())
     if path == "/_emulator/jobs" and method == "GET":
         return Response.json(200, state.jobs)
     match = _JOB_PATH.fullmatch(path)

@@ -152,6 +152,45 @@ class SyncJobRecord:
     reason: str = ""  # why it failed / existed (emulator-only, shown in /_emulator/state)
 
 
+JOB_OUTCOME_FAULTS = ("no_tag", "other_digest")
+
+
+@dataclass
+class JobFault:
+    """Make matching sync jobs *succeed* without the tag arriving (``no_tag``) or with another image
+    (``other_digest``): what a proof of replication must catch. ``None`` fields match anything."""
+
+    outcome: str
+    namespace: str | None = None
+    repository: str | None = None
+    tag: str | None = None
+    target_region: str | None = None
+    remaining: int | None = 1  # None = forever
+    hits: int = 0
+
+    def matches(self, job: SyncJobRecord) -> bool:
+        return all(
+            want is None or want == have
+            for want, have in (
+                (self.namespace, job.namespace),
+                (self.repository, job.repo_name),
+                (self.tag, job.tag),
+                (self.target_region, job.remote_region_id),
+            )
+        )
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "outcome": self.outcome,
+            "namespace": self.namespace,
+            "repository": self.repository,
+            "tag": self.tag,
+            "target_region": self.target_region,
+            "remaining": self.remaining,
+            "hits": self.hits,
+        }
+
+
 @dataclass
 class SyncRepoRecord:
     id: int
@@ -223,6 +262,7 @@ class EmulatorState:
         self._sync_repos: dict[int, SyncRepoRecord] = {}
         self._webhooks: dict[int, Webhook] = {}
         self.faults: list[Fault] = []
+        self.job_faults: list[JobFault] = []
         self._requests: deque[dict[str, Any]] = deque(maxlen=REQUEST_LOG_MAX)
         self._deliveries: deque[dict[str, Any]] = deque(maxlen=DELIVERY_LOG_MAX)
         self._counters: dict[str, int] = {
@@ -324,8 +364,10 @@ class EmulatorState:
             repo = self.add_repository(namespace, repository, region)
             return self._put_tag(repo, tag, digest or random_digest(), size)
 
-    def _put_tag(self, repo: RepoRecord, tag: str, digest: str, size: int | None = None) -> TagRecord:
-        now = self.now()
+    def _put_tag(
+        self, repo: RepoRecord, tag: str, digest: str, size: int | None = None, at: datetime | None = None
+    ) -> TagRecord:
+        now = at or self.now()
         size = size if size is not None else 1024 * 1024 + int(digest[7:13], 16) % (64 * 1024 * 1024)
         record = repo.tags.get(tag)
         if record is None:
@@ -553,12 +595,50 @@ class EmulatorState:
             return "existed", "identical image already in target"
         if existing is not None and not job.override:
             return "failed", "target has a different image with this tag and override is false"
+        fault = self._take_job_fault(job)
+        if fault is not None and fault.outcome == "no_tag":
+            return "success", "fault: succeeded without copying the tag"
         if repo is None:
             now = self.now()
             repo = RepoRecord(job.remote_namespace, job.repo_name, now, now)
             target.repos[(job.remote_namespace, job.repo_name)] = repo
-        self._put_tag(repo, job.tag, src_tag.digest, src_tag.size)
+        # The copy lands when the job finishes (not when the state is next looked at): a faithful lag.
+        if fault is not None:  # other_digest
+            self._put_tag(repo, job.tag, random_digest(), src_tag.size, job.finished_at)
+            return "success", "fault: copied another image"
+        self._put_tag(repo, job.tag, src_tag.digest, src_tag.size, job.finished_at)
         return "success", ""
+
+    def add_job_fault(
+        self,
+        outcome: str,
+        namespace: str | None = None,
+        repository: str | None = None,
+        tag: str | None = None,
+        target_region: str | None = None,
+        times: int | None = 1,
+    ) -> JobFault:
+        """Jobs that would copy the image succeed without it (``no_tag``) or with another one
+        (``other_digest``), ``times`` times (None or 0 = forever)."""
+        if outcome not in JOB_OUTCOME_FAULTS:
+            raise StateError(f"outcome must be one of {', '.join(JOB_OUTCOME_FAULTS)}")
+        if times is not None and (isinstance(times, bool) or not isinstance(times, int) or times < 0):
+            raise StateError("times must be a non-negative integer or null")
+        fault = JobFault(outcome, namespace, repository, tag, target_region, times or None)
+        with self.lock:
+            self.job_faults.append(fault)
+        return fault
+
+    def _take_job_fault(self, job: SyncJobRecord) -> JobFault | None:
+        for fault in list(self.job_faults):
+            if fault.matches(job):
+                fault.hits += 1
+                if fault.remaining is not None:
+                    fault.remaining -= 1
+                    if fault.remaining <= 0:
+                        self.job_faults.remove(fault)
+                return fault
+        return None
 
     def job_status(self, job: SyncJobRecord) -> tuple[str, datetime]:
         """(status, updatedAt) of a job now. Call :meth:`advance` first for final outcomes."""
@@ -822,6 +902,7 @@ class EmulatorState:
     def clear_faults(self) -> None:
         with self.lock:
             self.faults.clear()
+            self.job_faults.clear()
 
     def take_fault(self, method: str, raw_path: str) -> Fault | None:
         """The first fault matching this request, consuming one of its ``times``."""

@@ -17,6 +17,7 @@ from localdev.emulator import Emulator
 from shared import logs
 from shared.connect import connect
 from shared.http import Deadline
+from shared.state import reset_states
 from tests.conftest import EMULATOR_TOKEN
 
 T0 = datetime(2025, 6, 2, 12, 0, 0, tzinfo=timezone.utc)
@@ -105,8 +106,10 @@ def harness(emulator: Emulator) -> Harness:
 @pytest.fixture(autouse=True)
 def _fresh_guard() -> Iterator[None]:
     REPEAT_GUARD.clear()
+    reset_states()  # a new warm instance: the in-memory state store starts empty
     yield
     REPEAT_GUARD.clear()
+    reset_states()
 
 
 @pytest.fixture

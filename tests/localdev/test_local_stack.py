@@ -64,6 +64,10 @@ def test_walkthrough_shows_push_sync_job_monitor_and_export(stack):
     assert "v1.1-dev → skipped" in text
     assert "demo,team/web,ap-southeast-1,demo,true,false" in text
     assert "missing   demo/team/app" in text
+    # the push is proven in the target region (no Redis: the in-memory state store)
+    assert result["replication"]["verified"] == 1
+    assert "state store: memory): 1 verified, 0 pending, 0 missing" in text
+    assert "demo/team/app:v1.0 -> ap-southeast-1/demo: verified (tag present in the target region)" in text
 
 
 def test_gateway_serves_functions_like_their_triggers(stack):

@@ -123,7 +123,8 @@ def test_hostile_name_is_rejected_everywhere(env: Emulator, name: str) -> None:
     ]
     for payload in payloads:
         out = push(payload)
-        assert out.status == 422, (payload, out.body)
+        # Distribution retries any non-2xx forever: its rejection is recorded (a failed intent) and answered 200.
+        assert out.status == (200 if "events" in payload else 422), (payload, out.body)
         (result,) = out.data["results"]
         assert result["status"] == "rejected" and result["rule"], result
         assert all(_printable(str(v)) for v in result.values() if isinstance(v, str)), result

@@ -15,11 +15,12 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from functions.job_monitor.alerts import Alert, Delivery, SmnSink, WebhookSink
-from functions.push_sync.idempotency import RedisStore, StoreUnavailable, bounded_by
+from functions.push_sync.idempotency import RedisStore, StoreUnavailable
 from shared.auth import IamPasswordAuth, TokenAuth, clear_token_cache
 from shared.client import SwrClient
 from shared.errors import SwrSyncError
 from shared.http import Deadline, RetryPolicy, UrllibTransport
+from shared.state.deadline import bounded_by
 from tests.hostile import HTTP_BEHAVIOURS, RESP_BEHAVIOURS, hostile_http, hostile_resp, timed
 from tests.reliability.support import (
     EXPORT_TOKEN,
