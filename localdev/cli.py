@@ -11,6 +11,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "invoke": ("localdev.invoke", "run one function's handler with an event file"),
     "local": ("localdev.local_stack", "run the whole product locally against the emulator"),
     "export": ("functions.policy_export.cli", "export auto-sync policies from a terminal"),
+    "health-link": ("functions.job_monitor.health.cli", "a signed, expiring link to the health page"),
     "reconcile": ("functions.job_monitor.reconcile.cli", "plan (and --apply) the sync of existing images"),
     "package": ("localdev.packager", "build FunctionGraph zips and OpenFaaS handler folders"),
 }

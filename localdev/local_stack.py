@@ -1,7 +1,8 @@
 """``swr-sync local [--port 8000]``: the whole product on this machine, no cloud account.
 
 Starts the SWR + IAM emulator, serves the three functions the way their triggers would (an APIG-like gateway:
-``POST /push-sync``, ``GET /policy-export``, ``POST /job-monitor``; job-monitor also on a timer), subscribes
+``POST /push-sync``, ``GET /policy-export``, ``POST /job-monitor``, ``GET /health``; job-monitor also on a
+timer), subscribes
 push-sync to the emulator's push webhooks, seeds a demo namespace in two regions, and walks through a push,
 the sync it causes, the job states, the monitor report and the export. Ctrl-C stops cleanly.
 """
@@ -30,6 +31,7 @@ DEMO_NAMESPACE = "demo"
 # Fixed, documented demo credentials: the local stack is ephemeral and loopback-only.
 DEMO_WEBHOOK_SECRET = "local-webhook-secret"
 DEMO_EXPORT_TOKEN = "local-export-token"
+DEMO_MONITOR_TOKEN = "local-monitor-token"
 DEMO_RULES = [
     {
         "name": "demo-to-singapore",
@@ -54,6 +56,7 @@ def stack_environment(emulator_url: str) -> dict[str, str]:
         "IAM_DOMAIN": "demo-domain",
         "WEBHOOK_SECRET": DEMO_WEBHOOK_SECRET,
         "EXPORT_TOKEN": DEMO_EXPORT_TOKEN,
+        "MONITOR_TOKEN": DEMO_MONITOR_TOKEN,
         "SYNC_RULES": json.dumps(DEMO_RULES),
         "MONITOR_NAMESPACES": DEMO_NAMESPACE,
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "WARNING"),
@@ -101,6 +104,8 @@ class Gateway:
         ("POST", "/push-sync"): "push-sync",
         ("GET", "/policy-export"): "policy-export",
         ("POST", "/job-monitor"): "job-monitor",
+        ("GET", "/job-monitor"): "job-monitor",
+        ("GET", "/health"): "job-monitor",  # the health page (job-monitor's GET)
     }
 
     def __init__(self, host: str, port: int, invoke: Callable[[str, dict[str, Any]], Any]) -> None:
@@ -157,6 +162,8 @@ class Gateway:
             return 404, {"Content-Type": "application/json"}, b'{"error":"no such function route"}'
         if (method, path) not in self.ROUTES:
             return 405, {"Content-Type": "application/json"}, b'{"error":"method not allowed"}'
+        if path == "/health" and "format" not in query:
+            query = {**query, "format": ["html"]}
         result = self._invoke(function, apig_event(method, path, headers, query, body))
         if not isinstance(result, dict) or "statusCode" not in result:
             return 200, {"Content-Type": "application/json"}, json.dumps(result, default=str).encode()
@@ -263,7 +270,7 @@ class LocalStack:
         out("")
         out("swr-sync local stack")
         out(f"  emulator   {emu}  (SWR + IAM; regions {SOURCE_REGION}, {TARGET_REGION})")
-        out(f"  gateway    {gw}  POST /push-sync · GET /policy-export · POST /job-monitor")
+        out(f"  gateway    {gw}  POST /push-sync · GET /policy-export · POST /job-monitor · GET /health")
         out(f"  rule       {DEMO_NAMESPACE}/** (except *-dev tags) → {TARGET_REGION}/{DEMO_NAMESPACE}")
         out("")
         out("1. a developer pushes demo/team/app:v1.0 to the source registry")
@@ -296,7 +303,12 @@ class LocalStack:
         out("5. a push of demo/team/app:v1.1-dev: the rule excludes *-dev tags")
         self._push("team/app", "v1.1-dev", out)
         out("6. job-monitor (timer) report:")
-        status, _, body = _http(f"{gw}/job-monitor", "POST", b"{}", {"Content-Type": "application/json"})
+        status, _, body = _http(
+            f"{gw}/job-monitor",
+            "POST",
+            b"{}",
+            {"Content-Type": "application/json", "Authorization": f"Bearer {DEMO_MONITOR_TOKEN}"},
+        )
         report = _json_or_text(body)
         if isinstance(report, dict):
             job_counts = {k: v for k, v in (report.get("jobs_by_status") or {}).items() if v}
@@ -339,12 +351,14 @@ class LocalStack:
                     out(f"   {kind:<9} {where} ({override})")
         else:
             out(f"   HTTP {status}")
+        out("9. the replication health page (job-monitor's GET; a signed link, valid 1 h):")
+        out(f"   {self.health_link()}")
         out("")
         out("try it yourself:")
         out(
             f'  curl -s -X POST {emu}/_emulator/images -d \'{{"namespace":"demo","repository":"team/app","tag":"v1.1"}}\''
         )
-        out(f"  curl -s -X POST {gw}/job-monitor")
+        out(f"  curl -s -X POST -H 'Authorization: Bearer {DEMO_MONITOR_TOKEN}' {gw}/job-monitor")
         out(
             f"  curl -s -H 'Authorization: Bearer {DEMO_EXPORT_TOKEN}' '{gw}/policy-export?namespace=demo&format=json'"
         )
@@ -355,6 +369,12 @@ class LocalStack:
             "target_tags": sorted(target_tags),
             "replication": proof,
         }
+
+    def health_link(self, ttl: int = 3600) -> str:
+        from functions.job_monitor.health import links
+
+        assert self.gateway is not None
+        return links.url(f"{self.gateway.url}/health", DEMO_MONITOR_TOKEN, ttl)
 
     def _push(self, repository: str, tag: str, out: Callable[[str], None]) -> None:
         result = self.emulator.push(DEMO_NAMESPACE, repository, tag, region=SOURCE_REGION)
@@ -420,7 +440,8 @@ def main(argv: list[str]) -> int:
         stack.walkthrough(lambda line: print(line, flush=True))
         if args.once:
             return 0
-        print("\nserving; press Ctrl-C to stop", flush=True)
+        print(f"\nserving; the health page: {stack.health_link(7 * 86400)}", flush=True)
+        print("press Ctrl-C to stop", flush=True)
         signal.signal(signal.SIGTERM, lambda *_: stack._stop.set())
         stack.serve_forever()
     except KeyboardInterrupt:

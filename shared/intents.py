@@ -94,6 +94,75 @@ def intent_id(
     return _hash(namespace, repository, tag, region, target_namespace, override, identity)
 
 
+# -- the health page's cells: one per (repository, target), the newest intent's state ----------------------
+
+CELL_INDEX = "health-cells"
+
+
+class Cell(StateRecord):
+    """What the health page shows for one (source repository, target region and namespace)."""
+
+    KIND: ClassVar[str] = "health-cell"
+    namespace: str
+    repository: str
+    region: str
+    target_namespace: str
+    tag: str
+    status: IntentStatus
+    created_at: datetime  # of the newest intent: an older one settling later never hides a newer push
+    updated_at: datetime
+    last_success: datetime | None = None
+    last_failure: str = ""
+    job_id: int | None = None
+    delivery_id: str = ""
+
+
+def cell_id(namespace: str, repository: str, region: str, target_namespace: str) -> str:
+    return _hash(namespace, repository, region, target_namespace)
+
+
+def touch_cell(state: StateStore, intent: Intent) -> None:
+    """Fold an intent's new state into its cell (read, merge, write; the index scores by last change)."""
+    if not intent.region or intent.status == "superseded":
+        return
+    ident = cell_id(intent.namespace, intent.repository, intent.region, intent.target_namespace)
+    when = intent.settled_at or intent.last_action_at
+    old = state.read(Cell, ident)
+    newest = old is None or intent.created_at >= old.created_at
+    success = when if intent.status == "verified" else None
+    failure = (
+        f"{intent.tag}: {intent.reason or intent.status}" if intent.status in ("failed", "missing") else ""
+    )
+    cell = Cell(
+        namespace=intent.namespace,
+        repository=intent.repository,
+        region=intent.region,
+        target_namespace=intent.target_namespace,
+        tag=intent.tag if newest or old is None else old.tag,
+        status=intent.status if newest or old is None else old.status,
+        created_at=intent.created_at if newest or old is None else old.created_at,
+        updated_at=when,
+        last_success=max((t for t in (success, old.last_success if old else None) if t), default=None),
+        last_failure=failure or (old.last_failure if old else ""),
+        job_id=intent.job_id if newest or old is None else old.job_id,
+        delivery_id=intent.delivery_id if newest or old is None else old.delivery_id,
+    )
+    state.write(cell, ident, INTENT_TTL)
+    state.index_add(CELL_INDEX, ident, when.timestamp(), INTENT_TTL)
+
+
+def cells(state: StateStore, limit: int) -> tuple[list[Cell], int]:
+    """Up to ``limit`` cells (expired ones dropped from the index), and how many more the index holds."""
+    members = [member for member, _score in state.index_oldest(CELL_INDEX, limit)]
+    out: list[Cell] = []
+    for member, cell in zip(members, state.read_many(Cell, members), strict=True):
+        if cell is None:
+            state.index_remove(CELL_INDEX, member)
+        else:
+            out.append(cell)
+    return out, max(0, state.index_size(CELL_INDEX) - len(members))
+
+
 def record(state: StateStore, intent: Intent) -> bool:
     """Write a new intent once. A redelivery or concurrent duplicate finds it and writes nothing; a settled one
     of the same push (the same digest pushed again after another) is opened again. True if written."""
@@ -109,6 +178,7 @@ def record(state: StateStore, intent: Intent) -> bool:
         state.write_indexed(intent, intent.id, INTENT_TTL, OPEN_INDEX, score, OPEN_INDEX_TTL)
     if intent.region:
         state.write(Latest(intent_id=intent.id, created_at=intent.created_at), intent.target_key, INTENT_TTL)
+    touch_cell(state, intent)
     return True
 
 
@@ -130,6 +200,7 @@ def save(state: StateStore, intent: Intent) -> None:
     state.write(intent, intent.id, INTENT_TTL)
     if intent.closed:
         state.index_remove(OPEN_INDEX, intent.id)
+    touch_cell(state, intent)
 
 
 def latest_id(state: StateStore, intent: Intent) -> str | None:

@@ -19,7 +19,7 @@ _MIN_SECRET_LEN = 4  # shorter values would mask ordinary words
 
 _SECRET_KEY = re.compile(
     r"(^|[-_ ])(pass(word)?|passwd|secret|token|sk|ak|access[-_]?key|secret[-_]?key|authorization|"
-    r"x-auth-token|x-subject-token|x-security-token|credential|api[-_]?key|private[-_]?key|cookie|signature)"
+    r"x-auth-token|x-subject-token|x-security-token|credential|api[-_]?key|private[-_]?key|cookie|signature|sig)"
     r"s?($|[-_ ])",
     re.IGNORECASE,
 )
@@ -32,6 +32,7 @@ _METADATA_SUFFIX = re.compile(
 )
 _AUTH_HEADER_VALUE = re.compile(r"(SDK-HMAC-SHA256\s+Access=)[^,\s]+(.*?Signature=)[0-9a-fA-F]+")
 _BEARER = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}")
+_LINK_SIGNATURE = re.compile(r"([?&;]sig=)[^&#\s\"']+")  # a signed health-page link carried as a URL
 
 _secrets: set[str] = set()
 _forms: tuple[str, ...] = ()  # every registered secret in each form it can take in text, longest first
@@ -87,6 +88,8 @@ def scrub(text: str) -> str:
         text = _AUTH_HEADER_VALUE.sub(rf"\1{MASK}\2{MASK}", text)
     if _may_hold_bearer(text):
         text = _BEARER.sub(rf"\1 {MASK}", text)
+    if "sig=" in text:
+        text = _LINK_SIGNATURE.sub(rf"\1{MASK}", text)
     return text
 
 

@@ -401,8 +401,14 @@ def handle(settings: MonitorSettings, invocation: Invocation) -> Response:
     req = invocation.request
     trusted = True
     if invocation.trigger == "http":
+        if req.method in ("GET", "HEAD"):
+            from functions.job_monitor.health.http import answer
+
+            return answer(settings, invocation, log)
         if req.method != "POST":
-            return Response.method_not_allowed("POST", "use POST", invocation.correlation_id)
+            return Response.method_not_allowed(
+                "GET, HEAD, POST", "use POST to run, GET for the health page", invocation.correlation_id
+            )
         if settings.monitor_token and not bearer_matches(invocation.request, settings.monitor_token):
             log.warning("manual call refused: missing or wrong bearer token")
             return Response.error(401, "missing or wrong bearer token", invocation.correlation_id)

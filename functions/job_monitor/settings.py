@@ -69,6 +69,10 @@ class MonitorSettings(SwrSettings):
     verify_after_seconds: int = Field(default=900, ge=0, le=7 * 86400, alias="VERIFY_AFTER")
     max_intents: int = Field(default=500, ge=1, le=100_000, alias="MONITOR_MAX_INTENTS")
     reports_kept: int = Field(default=50, ge=1, le=10_000, alias="MONITOR_REPORTS_KEPT")
+    # -- the health page (GET) --
+    health_link_secret: str | None = Field(default=None, alias="HEALTH_LINK_SECRET", repr=False)
+    health_link_ttl: int = Field(default=3600, ge=60, le=7 * 86400, alias="HEALTH_LINK_TTL_SECONDS")
+    health_max_cells: int = Field(default=10_000, ge=1, le=100_000, alias="HEALTH_MAX_CELLS")
 
     @field_validator("alert_format", mode="before")
     @classmethod

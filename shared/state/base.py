@@ -44,6 +44,9 @@ class Backend(Protocol):
 
     def get(self, key: str) -> str | None: ...
 
+    def get_many(self, keys: list[str]) -> list[str | None]:
+        """Several values in one round trip, in order (None for an absent key)."""
+
     def set(self, key: str, value: str, ttl_ms: int, only_if_absent: bool = False) -> bool:
         """Write; with ``only_if_absent`` only when the key does not exist. True if written."""
 
@@ -147,6 +150,15 @@ class StateStore:
         key = self._record_key(model, ident)
         raw = self._call(lambda: self.backend.get(key))
         return None if raw is None else self._decode(model, raw, key)
+
+    def read_many(self, model: type[R], idents: list[str]) -> list[R | None]:
+        """Like :meth:`read` for each ident, in one round trip."""
+        keys = [self._record_key(model, ident) for ident in idents]
+        raws = self._call(lambda: self.backend.get_many(keys)) if keys else []
+        return [
+            None if raw is None else self._decode(model, raw, key)
+            for raw, key in zip(raws, keys, strict=True)
+        ]
 
     def _decode(self, model: type[R], raw: str, key: str) -> R | None:
         try:

@@ -49,6 +49,10 @@ class MemoryBackend:
         with self._cond:
             return self._live(key)
 
+    def get_many(self, keys: list[str]) -> list[str | None]:
+        with self._cond:
+            return [self._live(key) for key in keys]
+
     def set(self, key: str, value: str, ttl_ms: int, only_if_absent: bool = False) -> bool:
         with self._cond:
             if only_if_absent and self._live(key) is not None:

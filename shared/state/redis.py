@@ -111,6 +111,9 @@ class RedisBackend:
     def get(self, key: str) -> str | None:
         return self._text(self._r.get(key))
 
+    def get_many(self, keys: list[str]) -> list[str | None]:
+        return [self._text(v) for v in self._r.mget(keys)] if keys else []
+
     def set(self, key: str, value: str, ttl_ms: int, only_if_absent: bool = False) -> bool:
         return bool(self._r.set(key, value, px=max(1, ttl_ms), nx=only_if_absent))
 

@@ -152,7 +152,8 @@ def test_manual_apig_call_with_token(env: Any, seeded: Harness, log_stream: io.S
     [
         ({"headers": {"authorization": "Bearer wrong-token-wrong-token"}}, 401),
         ({"headers": {}}, 401),
-        ({"httpMethod": "GET"}, 405),
+        ({"httpMethod": "PUT"}, 405),
+        ({"httpMethod": "GET", "headers": {"authorization": "Bearer wrong-token-wrong-token"}}, 401),
         ({"body": "not json"}, 400),
         ({"body": "[1, 2]"}, 400),
         ({"body": json.dumps({"dry_run": True, "surprise": 1})}, 400),

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from localdev import invoke as invoke_cli
-from localdev.local_stack import DEMO_EXPORT_TOKEN, DEMO_WEBHOOK_SECRET, LocalStack
+from localdev.local_stack import DEMO_EXPORT_TOKEN, DEMO_MONITOR_TOKEN, DEMO_WEBHOOK_SECRET, LocalStack
 from localdev.registry import FUNCTIONS, load
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -95,7 +95,13 @@ def test_gateway_serves_functions_like_their_triggers(stack):
     assert status == 200
     assert body.decode().splitlines()[0].startswith("namespace,repository,remote_region_id")
 
-    status, _, body = _call(f"{gw}/job-monitor", "POST", b"{}", {"Content-Type": "application/json"})
+    assert _call(f"{gw}/job-monitor", "POST", b"{}", {"Content-Type": "application/json"})[0] == 401
+    status, _, body = _call(
+        f"{gw}/job-monitor",
+        "POST",
+        b"{}",
+        {"Content-Type": "application/json", "Authorization": f"Bearer {DEMO_MONITOR_TOKEN}"},
+    )
     assert status == 200, body
     assert json.loads(body)["repositories_scanned"] >= 1
 
@@ -104,7 +110,11 @@ def test_gateway_serves_functions_like_their_triggers(stack):
 
 
 def test_swr_sync_local_prints_walkthrough_keeps_serving_and_stops_on_ctrl_c():
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SWR_", "IAM_", "WEBHOOK_", "EXPORT_"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("SWR_", "IAM_", "WEBHOOK_", "EXPORT_", "MONITOR_"))
+    }
     proc = subprocess.Popen(
         [sys.executable, "-m", "localdev.cli", "local", "--port", "0", "--monitor-interval", "0"],
         cwd=ROOT,

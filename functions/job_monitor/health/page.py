@@ -126,13 +126,17 @@ def lag_chart(runs: Sequence[RunSummary], region: str, width: int = 320, height:
         )
 
     p50, p95 = [p[0] for p in points], [p[1] for p in points]
+    dots = "".join(
+        f'<circle cx="{i * step:.1f}" cy="{height - v / top * (height - 6) - 3:.1f}" r="3" fill="var(--syncing)"/>'
+        for i, v in enumerate(p50)
+    )
     title = f"replication lag to {region}: p50 {p50[-1]:.1f} s, p95 {p95[-1]:.1f} s (latest run)"
     return (
         f'<figure><svg role="img" width="{width}" height="{height}" viewBox="0 0 {width} {height}">'
         f"<title>{escape(title)}</title>"
         f'<polyline fill="none" stroke="var(--syncing)" stroke-width="2" points="{line(p50)}"/>'
         f'<polyline fill="none" stroke="var(--failed)" stroke-width="2" stroke-dasharray="4 3" points="{line(p95)}"/>'
-        f"</svg><figcaption>{escape(region)}: p50 (solid) {p50[-1]:.1f} s, p95 (dashed) {p95[-1]:.1f} s, "
+        f"{dots}</svg><figcaption>{escape(region)}: p50 (solid) {p50[-1]:.1f} s, p95 (dashed) {p95[-1]:.1f} s, "
         f"max {top:.1f} s over {len(points)} run(s)</figcaption></figure>"
     )
 
