@@ -19,14 +19,14 @@ from pathlib import Path
 from types import ModuleType
 
 from bench import report, sdkenv
-from bench.cases import cold, export, importtime, monitor, size, warm
+from bench.cases import cold, export, health, importtime, monitor, reconcile, size, warm
 from bench.common import BENCH, SPAWNER, CaseResult, NotAvailable, ours_interp
 from bench.context import Ctx
 
 # Run order: size first (cold also runs push-sync from the packaged tree), importtime reuses the cold child.
-MODULES: list[ModuleType] = [size, cold, warm, export, monitor, importtime]
+MODULES: list[ModuleType] = [size, cold, warm, export, monitor, reconcile, health, importtime]
 ALL_KEYS = [key for module in MODULES for key in module.KEYS]
-REPORT_ORDER = ["cold", "size", "rss", "warm", "export", "monitor", "importtime"]
+REPORT_ORDER = ["cold", "size", "rss", "warm", "export", "monitor", "reconcile", "health", "importtime"]
 TITLES = {
     "cold": "Cold start: fresh process, import + handle one push event (one sync_images call)",
     "rss": "Peak RSS of the cold start (ru_maxrss at exit of the child)",
@@ -34,6 +34,8 @@ TITLES = {
     "warm": "Warm per-event cost (parse, route, build + sign; transport stubbed, no I/O)",
     "export": "Export scaling: policy-export over 1,000 repositories, 20 ms per call",
     "monitor": "Monitor scaling: one poll, 100 repositories x 10,000 old jobs, 0 and 50 new",
+    "reconcile": "Reconcile scaling: a plan of 1,000 repositories x 100 tags x 3 regions against the emulator",
+    "health": "Health page: 1,000 repositories x 5 regions read from the store and rendered",
     "importtime": "Import-time profile of the cold path (python -X importtime)",
 }
 
