@@ -6,9 +6,9 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from functions.job_monitor import durable
 from functions.job_monitor.alerts import (
@@ -69,6 +69,10 @@ class Overrides(BaseModel):
     dry_run: bool | None = None
     resync: bool | None = None  # false disables re-sync for this run; true cannot enable what config disabled
     alert: bool | None = None  # false: no alert for this run
+    # reconcile mode (functions/job_monitor/reconcile/mode.py): a plan, or with apply the sync of the difference
+    mode: Literal["monitor", "reconcile"] = "monitor"
+    apply: bool = False
+    max_calls: int | None = Field(default=None, ge=1, le=100_000)
 
 
 @dataclass
@@ -394,6 +398,38 @@ def gate_side_effects(
 # -- entry point --------------------------------------------------------------------------------------------
 
 
+def _reconcile(
+    settings: MonitorSettings,
+    invocation: Invocation,
+    overrides: Overrides,
+    trusted: bool,
+    log: Any,
+) -> Response:
+    """Reconcile mode: a plan, or (authenticated, not a dry run) the sync of what the targets lack."""
+    from functions.job_monitor.reconcile import mode
+    from shared.connect import connect
+
+    cid = invocation.correlation_id
+    if not settings.rules:
+        return Response.error(
+            409, "reconcile needs push-sync's rules: set SYNC_RULES or SYNC_RULES_FILE", cid
+        )
+    problems = [f"repos: {p}" for p in pattern_problems(overrides.repos or [], repos=True)]
+    problems += [f"namespaces: {p}" for p in pattern_problems(overrides.namespaces or [], repos=False)]
+    if problems:
+        raise BadRequest(400, "invalid overrides", problems)
+    apply = overrides.apply and not (settings.dry_run or overrides.dry_run)
+    if apply and not (trusted and authenticated(settings, invocation)):
+        return Response.error(
+            403, "apply needs an authenticated run (a timer, or the MONITOR_TOKEN bearer)", cid
+        )
+    client = connect(settings, invocation.remaining_ms(), invocation.context)
+    answer = mode.run(
+        settings, client, durable.region_clients(settings, client), overrides, apply, client.deadline, log
+    )
+    return Response.json(200, answer)
+
+
 def handle(settings: MonitorSettings, invocation: Invocation) -> Response:
     from shared.connect import connect
 
@@ -420,6 +456,8 @@ def handle(settings: MonitorSettings, invocation: Invocation) -> Response:
         trusted = bearer_matches(invocation.request, settings.monitor_token)
     try:
         overrides, warnings = parse_overrides(invocation, log)
+        if overrides.mode == "reconcile":  # its scope is the rules' (or the overrides'), not MONITOR_*
+            return _reconcile(settings, invocation, overrides, trusted, log)
         opts = options(settings, overrides, f"{invocation.platform}:{invocation.trigger}", warnings)
     except BadRequest as err:
         log.error("run refused", error=str(err), problems=err.problems)

@@ -10,6 +10,7 @@ are exactly one period apart).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, ClassVar
@@ -38,8 +39,13 @@ def region_clients(settings: MonitorSettings, client: SwrClient) -> Any:
     """``client_for(region)``: the run's client (same auth, transport, deadline, counters) on another region's
     endpoint; created once per region."""
     clients: dict[str, SwrClient] = {}
+    lock = threading.Lock()  # reconcile plans repositories from several threads
 
     def client_for(region: str) -> SwrClient:
+        with lock:
+            return _client_for(region)
+
+    def _client_for(region: str) -> SwrClient:
         if region not in clients:
             endpoint = client.endpoint if region == settings.swr_region else settings.region_endpoint(region)
             clients[region] = SwrClient(

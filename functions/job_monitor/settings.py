@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, PrivateAttr, field_validator, model_validator
 
 from shared.config import SwrSettings
 from shared.endpoints import valid_region
-from shared.rules import split_patterns
+from shared.errors import ConfigError
+from shared.rules import RuleSet, load_rules, split_patterns
 from shared.runtime.credentials import BEARER_TOKEN_MIN_LEN
 from shared.secreturl import url_problems
 from shared.state.config import redis_url_problems
@@ -69,10 +70,16 @@ class MonitorSettings(SwrSettings):
     verify_after_seconds: int = Field(default=900, ge=0, le=7 * 86400, alias="VERIFY_AFTER")
     max_intents: int = Field(default=500, ge=1, le=100_000, alias="MONITOR_MAX_INTENTS")
     reports_kept: int = Field(default=50, ge=1, le=10_000, alias="MONITOR_REPORTS_KEPT")
+    # -- reconcile mode: push-sync's rules, exactly as push-sync reads them (optional otherwise) --
+    sync_rules: str | None = Field(default=None, alias="SYNC_RULES")
+    sync_rules_file: str | None = Field(default=None, alias="SYNC_RULES_FILE")
+    reconcile_max_calls: int = Field(default=200, ge=1, le=100_000, alias="RECONCILE_MAX_CALLS")
     # -- the health page (GET) --
     health_link_secret: str | None = Field(default=None, alias="HEALTH_LINK_SECRET", repr=False)
     health_link_ttl: int = Field(default=3600, ge=60, le=7 * 86400, alias="HEALTH_LINK_TTL_SECONDS")
     health_max_cells: int = Field(default=10_000, ge=1, le=100_000, alias="HEALTH_MAX_CELLS")
+
+    _rules: RuleSet = PrivateAttr(default_factory=RuleSet)
 
     @field_validator("alert_format", mode="before")
     @classmethod
@@ -113,6 +120,12 @@ class MonitorSettings(SwrSettings):
             elif not self.smn_endpoint and not valid_region(self.smn_region()):
                 problems.append("SMN_ENDPOINT: required (no region to derive it from)")
         problems += redis_url_problems({"STATE_REDIS_URL": self.state_redis_url})
+        try:
+            self._rules = load_rules(
+                {"SYNC_RULES": self.sync_rules, "SYNC_RULES_FILE": self.sync_rules_file}.get, required=False
+            )
+        except ConfigError as err:
+            problems += err.problems
         if self.endpoint_template is not None and (
             "{region}" not in self.endpoint_template
             or not self.endpoint_template.startswith(("http://", "https://"))
@@ -122,6 +135,11 @@ class MonitorSettings(SwrSettings):
         return [p.replace("; ", ", ") for p in problems]
 
     # -- derived values -------------------------------------------------------------------------------------
+
+    @property
+    def rules(self) -> RuleSet:
+        """push-sync's rules (empty when SYNC_RULES is not set): what reconcile brings the targets up to."""
+        return self._rules
 
     @property
     def repo_patterns(self) -> list[str]:

@@ -179,3 +179,87 @@ def test_bad_configuration_is_a_usage_error(
         monkeypatch.setenv(key, value)
     assert cli.main([]) == cli.EXIT_USAGE
     assert "SWR_ENDPOINT_TEMPLATE" in capsys.readouterr().err
+
+
+# -- job-monitor's reconcile mode -------------------------------------------------------------------------------
+
+MONITOR_TOKEN = "reconcile-test-monitor-token"
+
+
+class _Ctx:
+    def getRequestID(self) -> str:
+        return "req-reconcile"
+
+    def getRemainingTimeInMilliSeconds(self) -> int:
+        return 60_000
+
+    def getFunctionName(self) -> str:
+        return "job-monitor"
+
+    def getUserData(self, name: str) -> str | None:
+        return None
+
+
+@pytest.fixture
+def monitor(emu: Emulator, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    from functions.job_monitor import index
+    from shared.state import reset_states
+
+    for key, value in env(emu, MONITOR_TOKEN=MONITOR_TOKEN, MONITOR_REPOS="team/web").items():
+        monkeypatch.setenv(key, value)
+    index.APP.reset()
+    reset_states()
+
+    def call(body: dict[str, Any], token: str | None = MONITOR_TOKEN) -> tuple[int, dict[str, Any]]:
+        headers = {"content-type": "application/json"}
+        if token:
+            headers["authorization"] = f"Bearer {token}"
+        event = {
+            "httpMethod": "POST",
+            "path": "/job-monitor",
+            "headers": headers,
+            "queryStringParameters": {},
+            "body": json.dumps(body),
+            "isBase64Encoded": False,
+        }
+        out = index.handler(event, _Ctx())
+        return out["statusCode"], json.loads(out["body"])
+
+    yield call
+    index.APP.reset()
+    reset_states()
+
+
+def test_the_function_plans_by_default(emu: Emulator, monitor: Any) -> None:
+    status, answer = monitor({"mode": "reconcile"})
+    assert status == 200 and answer["mode"] == "plan" and answer["to_sync"] == 10
+    assert sync_posts(emu) == []
+
+
+def test_the_function_applies_records_intents_and_the_monitor_proves_them(
+    emu: Emulator, monitor: Any
+) -> None:
+    from shared import intents
+    from shared.state import get_state
+
+    status, answer = monitor({"mode": "reconcile", "apply": True})
+    assert status == 200 and answer["triggered"] == 10 and answer["calls"] == 3
+    store = get_state(None)
+    opened = intents.open_intents(store, 100)
+    assert len(opened) == 10 and {i.source for i in opened} == {"reconcile"}
+    emu.state.advance()
+    status, report = monitor({})  # a monitor run settles them against the target regions
+    assert status == 200 and report["replication"]["verified"] == 10
+    status, again = monitor({"mode": "reconcile", "apply": True})
+    assert again["to_sync"] == 0 and again["calls"] == 0 and len(sync_posts(emu)) == 3
+
+
+def test_apply_needs_authentication_and_honours_dry_run(emu: Emulator, monitor: Any) -> None:
+    status, answer = monitor({"mode": "reconcile", "apply": True}, token="wrong-token-wrong-token")
+    assert status == 401
+    status, answer = monitor({"mode": "reconcile", "apply": True, "dry_run": True})
+    assert status == 200 and answer["mode"] == "plan" and sync_posts(emu) == []
+    status, answer = monitor({"mode": "reconcile", "repos": ["NoSlash"]})
+    assert status == 400
+    status, answer = monitor({"mode": "bogus"})
+    assert status == 400

@@ -176,7 +176,7 @@ def main(argv: list[str]) -> int:
             memo=FileMemo(args.state) if args.apply else MemoryMemo(),
             deadline=Deadline(args.timeout),
             max_calls=args.max_calls,
-            source_region=settings.source_region(),
+            source_region=settings.swr_region,
             progress=bar,
         )
     except SwrSyncError as failure:

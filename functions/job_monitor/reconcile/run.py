@@ -212,6 +212,7 @@ def reconcile(
     keep_plans: bool = True,
     progress: Progress | None = None,
     triggered_ttl: int = TRIGGERED_TTL,
+    on_triggered: Callable[[SyncGroup, list[str]], None] | None = None,
 ) -> Outcome:
     """Plan (and with ``apply`` sync) ``repos`` in order; see the module docstring."""
     memo = memo if memo is not None else MemoryMemo()
@@ -241,7 +242,7 @@ def reconcile(
         groups = group_syncs(items, max_tags=max_tags_per_call) if apply else []
         allowed = max_calls - outcome.calls
         if groups:
-            _apply(groups[:allowed], source, memo, outcome, repo, concurrency, triggered_ttl)
+            _apply(groups[:allowed], source, memo, outcome, repo, concurrency, triggered_ttl, on_triggered)
         if len(groups) > allowed:
             # What was triggered is remembered; the rest of this repository comes first next run.
             outcome.stopped = "budget"
@@ -316,6 +317,7 @@ def _apply(
     repo: Repo,
     concurrency: int,
     triggered_ttl: int,
+    on_triggered: Callable[[SyncGroup, list[str]], None] | None = None,
 ) -> None:
     for result in run_groups(groups, sync_call(source), concurrency):
         outcome.calls += 1
@@ -329,5 +331,7 @@ def _apply(
         for tag in group.tags:
             memo.put(_triggered_key(repo, group.region, group.target_namespace, tag), "1", triggered_ttl)
         outcome.triggered += len(group.tags)
+        if on_triggered is not None:
+            on_triggered(group, list(result.swr_list))  # intents: the monitor proves each tag arrived
         if result.swr_list:
             outcome.swr_lists.append({**group.to_dict(), "swr_list": list(result.swr_list)})
