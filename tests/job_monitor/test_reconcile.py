@@ -93,6 +93,10 @@ def test_the_rules_select_repositories_and_the_plan_shows_every_tag_with_its_rea
     assert set(api[(DST, "team")].to_sync) == {"1.0", "1.2.0", "1.3.0", "1.4.0-rc.1", "2.0.0", "latest"}
     # semver >=1.2,<2 without pre-releases, then the latest 2 by version
     assert api[(DST2, "team-dr")].to_sync == ("1.3.0", "1.2.0")
+    skipped = api[(DST2, "team-dr")].skipped  # per target: every other source tag, with why
+    assert set(skipped) == {"1.0", "1.4.0-rc.1", "2.0.0", "latest"}
+    assert "outside semver" in skipped["2.0.0"] and "pre-release" in skipped["1.4.0-rc.1"]
+    assert not api[(DST, "team")].skipped
     assert sync_posts(emu) == [], "a plan changes nothing"
     assert outcome.to_sync == 10 and outcome.complete
 

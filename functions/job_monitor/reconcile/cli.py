@@ -113,6 +113,10 @@ def table(outcome: Outcome) -> str:
             )
             shown = ", ".join(tp.to_sync[:6]) + (f", +{len(tp.to_sync) - 6}" if len(tp.to_sync) > 6 else "")
             rows.append((full, target, str(len(tp.to_sync)), str(tp.present), shown or "up to date"))
+            if tp.skipped:
+                tag, why = next(iter(tp.skipped.items()))
+                more = f" (+{len(tp.skipped) - 1} more)" if len(tp.skipped) > 1 else ""
+                rows.append((full, target, "", "", f"skipped {tag}: {why}{more}"))
         if plan.skipped:
             first = next(iter(plan.skipped.items()))
             rows.append(
@@ -189,5 +193,6 @@ def main(argv: list[str]) -> int:
         sys.stdout.write(json.dumps(outcome.to_dict(), indent=2) + "\n")
     else:
         sys.stdout.write(table(outcome) + "\n")
+    sys.stdout.flush()  # the table before the summary, whatever the streams are
     print(summary(outcome), file=err)
     return EXIT_PARTIAL if not outcome.complete else EXIT_OK

@@ -28,9 +28,10 @@ class TargetPlan:
     to_sync: tuple[str, ...]
     present: int
     differing: tuple[str, ...] = ()  # subset of to_sync: present with another digest (override only)
+    skipped: dict[str, str] = field(default_factory=dict)  # source tags not sent to this target, and why
 
     def to_dict(self) -> dict[str, Any]:
-        out = {
+        out: dict[str, Any] = {
             "namespace": self.namespace,
             "repository": self.repository,
             **self.target.to_dict(),
@@ -39,6 +40,9 @@ class TargetPlan:
         }
         if self.differing:
             out["differing_digest"] = list(self.differing)
+        if self.skipped:
+            out["skipped"] = len(self.skipped)
+            out["skipped_reasons"] = dict(list(self.skipped.items())[:MAX_SKIPPED_SHOWN])
         return out
 
 
@@ -72,17 +76,28 @@ class RepoPlan:
         return out
 
 
+@dataclass
+class Desired:
+    """What the rules want for one repository: per target the tags to be there (newest first) and why each
+    other source tag is not sent there; and the tags no rule sends anywhere, with why."""
+
+    targets: dict[Target, list[TagInfo]]
+    skipped_by_target: dict[Target, dict[str, str]]
+    skipped: dict[str, str]
+
+
 def desired(
     rules: RuleSet,
     namespace: str,
     repository: str,
     tags: Sequence[TagInfo],
     source_region: str | None = None,
-) -> tuple[dict[Target, list[TagInfo]], dict[str, str]]:
-    """Per target, the source tags the rules send there (newest first), and why each other tag is skipped.
-    Targets naming the same destination merge (override wins, as for pushes); the source itself (same region
-    and namespace, when ``source_region`` is known) is never a target."""
-    by_destination: dict[tuple[str, str], tuple[bool, dict[str, TagInfo]]] = {}
+) -> Desired:
+    """See :class:`Desired`. Targets naming the same destination merge (override wins, as for pushes); the
+    source itself (same region and namespace, when ``source_region`` is known) is never a target."""
+    chosen_for: dict[tuple[str, str], dict[str, TagInfo]] = {}
+    override_for: dict[tuple[str, str], bool] = {}
+    why_for: dict[tuple[str, str], dict[str, list[str]]] = {}
     reasons: dict[str, list[str]] = {}
     for rule in rules.rules:
         if not rule.covers(namespace, repository):
@@ -91,25 +106,37 @@ def desired(
         for tag, why in dropped.items():
             reasons.setdefault(tag, []).append(f"{rule.label}: {why}")
         for target in rule.targets:
-            if target.destination == (source_region, namespace):
+            dest = target.destination
+            if dest == (source_region, namespace):
                 continue
-            override, chosen = by_destination.get(target.destination, (False, {}))
+            chosen = chosen_for.setdefault(dest, {})
             for info in kept:
                 chosen.setdefault(info.tag, info)
-            by_destination[target.destination] = (override or target.override, chosen)
-    plan: dict[Target, list[TagInfo]] = {}
+            override_for[dest] = override_for.get(dest, False) or target.override
+            for tag, why in dropped.items():
+                why_for.setdefault(dest, {}).setdefault(tag, []).append(f"{rule.label}: {why}")
+    wanted: dict[Target, list[TagInfo]] = {}
+    by_target: dict[Target, dict[str, str]] = {}
     selected: set[str] = set()
-    for (region, ns), (override, chosen) in by_destination.items():
-        plan[Target(region, ns, override)] = list(chosen.values())
+    for dest, chosen in chosen_for.items():
+        target = Target(dest[0], dest[1], override_for[dest])
+        wanted[target] = list(chosen.values())
         selected.update(chosen)
+        dropped_here = why_for.get(dest, {})
+        by_target[target] = {tag: "; ".join(dropped_here[tag]) for tag in dropped_here if tag not in chosen}
     skipped = {
         t.tag: "; ".join(reasons.get(t.tag, ["no rule covers it"])) for t in tags if t.tag not in selected
     }
-    return plan, skipped
+    return Desired(wanted, by_target, skipped)
 
 
 def difference(
-    namespace: str, repository: str, target: Target, wanted: Iterable[TagInfo], present: Iterable[TagInfo]
+    namespace: str,
+    repository: str,
+    target: Target,
+    wanted: Iterable[TagInfo],
+    present: Iterable[TagInfo],
+    skipped: dict[str, str] | None = None,
 ) -> TargetPlan:
     """The tags of ``wanted`` the target lacks (or, with override, holds under another digest)."""
     there = {t.tag: t.digest for t in present}
@@ -121,4 +148,6 @@ def difference(
         elif target.override and info.digest and there[info.tag] and info.digest != there[info.tag]:
             to_sync.append(info.tag)
             differing.append(info.tag)
-    return TargetPlan(namespace, repository, target, tuple(to_sync), len(there), tuple(differing))
+    return TargetPlan(
+        namespace, repository, target, tuple(to_sync), len(there), tuple(differing), dict(skipped or {})
+    )

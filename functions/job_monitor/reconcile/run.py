@@ -167,6 +167,7 @@ def listing(client: SwrClient, namespace: str, repository: str, counter: Counter
             for t in client.iter_tags(namespace, repository, 100, MAX_LISTING_PAGES, counter.add)
         ]
     except NotFound:
+        counter.add()  # the request was made: a repository the region does not have yet
         return []
 
 
@@ -184,15 +185,24 @@ def plan_repo(
         return RepoPlan(
             repo.namespace, repo.repository, 0, error=f"source listing failed: {clip(str(err), 300)}"
         )
-    wanted, skipped = desired(rules, repo.namespace, repo.repository, tags, source_region)
-    plan = RepoPlan(repo.namespace, repo.repository, len(tags), skipped=skipped)
-    for target in sorted(wanted):
+    want = desired(rules, repo.namespace, repo.repository, tags, source_region)
+    plan = RepoPlan(repo.namespace, repo.repository, len(tags), skipped=want.skipped)
+    for target in sorted(want.targets):
         try:
             present = listing(target_client(target.region), target.namespace, repo.repository, counter)
         except Exception as err:
             plan.error = f"listing of {target.region}/{target.namespace} failed: {clip(str(err), 300)}"
             continue
-        plan.targets.append(difference(repo.namespace, repo.repository, target, wanted[target], present))
+        plan.targets.append(
+            difference(
+                repo.namespace,
+                repo.repository,
+                target,
+                want.targets[target],
+                present,
+                want.skipped_by_target[target],
+            )
+        )
     return plan
 
 
