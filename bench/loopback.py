@@ -1,4 +1,5 @@
-"""A tiny stdlib HTTP server on 127.0.0.1 that answers every request with ``[]``.
+"""A tiny stdlib HTTP server on 127.0.0.1 that answers every request with ``[]`` (the namespace listing with the
+bench namespace, so that policy-export's first invocation exports it: an empty export).
 
 It records each request and checks its SDK-HMAC-SHA256 signature with the project's verifier, so a run only
 counts when the request really left the process, signed, exactly as the case says.
@@ -46,7 +47,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.server.seen.append(
                 Seen(self.command, raw_path, reason or "valid", self.headers.get("User-Agent", ""))
             )
-        payload = b"[]"
+        payload = b'{"namespaces":[{"name":"bench"}]}' if raw_path == "/v2/manage/namespaces" else b"[]"
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(payload)))

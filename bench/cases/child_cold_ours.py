@@ -1,8 +1,11 @@
-"""Child: cold start of push-sync. Fresh interpreter, import the FunctionGraph handler, handle one APIG event
-(Harbor PUSH_ARTIFACT) that makes one signed ``sync_images`` call to the bench's loopback server.
+"""Child: cold start of one function (push-sync unless BENCH_MODULE names another entry module). Fresh
+interpreter, import the FunctionGraph handler, handle one event: push-sync an APIG Harbor PUSH_ARTIFACT (one
+signed ``sync_images`` call), job-monitor a TIMER, policy-export an APIG GET, all against the bench's loopback
+server.
 
-argv[1]: sys.path entries (os.pathsep-joined); env BENCH_EVENT: the event (JSON); the settings come from the
-environment like on FunctionGraph. Prints one ``BENCH_RESULT {json}`` line.
+argv[1]: sys.path entries (os.pathsep-joined); env BENCH_EVENT: the event (JSON); BENCH_MODULE, BENCH_FUNCTION:
+the entry module and its name; the settings come from the environment like on FunctionGraph. Prints one
+``BENCH_RESULT {json}`` line.
 """
 
 import sys
@@ -22,7 +25,9 @@ class Context:
         return 30_000
 
     def getFunctionName(self):
-        return "push-sync"
+        import os
+
+        return os.environ.get("BENCH_FUNCTION", "push-sync")
 
     def getUserData(self, name):
         return None
@@ -46,7 +51,9 @@ def main():
 
     event = json.loads(os.environ["BENCH_EVENT"])
     t_import = time.perf_counter()
-    from functions.push_sync.index import handler
+    import importlib
+
+    handler = importlib.import_module(os.environ.get("BENCH_MODULE", "functions.push_sync.index")).handler
 
     t_handle = time.perf_counter()
     answer = handler(event, Context())
