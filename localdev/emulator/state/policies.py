@@ -81,15 +81,8 @@ class PoliciesMixin(JobsMixin):
         """Create an auto-sync policy; raises StateError if the same target already has one."""
         with self.mutating():
             src = region or self.default_region
-            for p in self._sync_repos.values():
-                if (p.region, p.namespace, p.repo_name, p.remote_region_id, p.remote_namespace) == (
-                    src,
-                    namespace,
-                    repository,
-                    remote_region_id,
-                    remote_namespace,
-                ):
-                    raise StateError("an auto-sync policy to this target already exists")
+            if self._policy_to(src, namespace, repository, remote_region_id, remote_namespace) is not None:
+                raise StateError("an auto-sync policy to this target already exists")
             user = user or self.default_user()
             now = self.now()
             record = SyncRepoRecord(
@@ -119,17 +112,18 @@ class PoliciesMixin(JobsMixin):
     ) -> bool:
         with self.mutating():
             src = region or self.default_region
-            for key, p in list(self._sync_repos.items()):
-                if (p.region, p.namespace, p.repo_name, p.remote_region_id, p.remote_namespace) == (
-                    src,
-                    namespace,
-                    repository,
-                    remote_region_id,
-                    remote_namespace,
-                ):
-                    del self._sync_repos[key]
-                    return True
-            return False
+            key = self._policy_to(src, namespace, repository, remote_region_id, remote_namespace)
+            if key is None:
+                return False
+            del self._sync_repos[key]
+            return True
+
+    def _policy_to(self, *route: str) -> int | None:
+        """The id of the policy of (source region, namespace, repository, target region, target namespace)."""
+        for key, p in self._sync_repos.items():
+            if (p.region, p.namespace, p.repo_name, p.remote_region_id, p.remote_namespace) == route:
+                return key
+        return None
 
     def list_sync_repos(
         self, namespace: str, repository: str, region: str | None = None
