@@ -107,6 +107,7 @@ class JobsMixin(RepositoriesMixin, FaultsMixin):
                 raise StateError(f"repository {namespace}/{repository} does not exist in {src}")
             if remote_region_id not in self.data:
                 raise StateError(f"unknown region {remote_region_id!r}")
+            user = user or self.default_user()
             failed: list[str] = []
             ids: list[int] = []
             seen: set[str] = set()
@@ -118,14 +119,7 @@ class JobsMixin(RepositoriesMixin, FaultsMixin):
                     failed.append(tag)
                     continue
                 job = self._new_job(
-                    src,
-                    namespace,
-                    repository,
-                    tag,
-                    remote_region_id,
-                    remote_namespace,
-                    override,
-                    user or self.default_user(),
+                    src, namespace, repository, tag, remote_region_id, remote_namespace, override, user
                 )
                 ids.append(job.id)
             return failed, ids
@@ -150,15 +144,16 @@ class JobsMixin(RepositoriesMixin, FaultsMixin):
             src = region or self.default_region
             self.add_repository(namespace, repository, src)
             remote_region_id = remote_region_id or next((r for r in self.regions if r != src), src)
+            remote_namespace, user = remote_namespace or namespace, self.default_user()
             job = self._new_job(
                 src,
                 namespace,
                 repository,
                 tag,
                 remote_region_id,
-                remote_namespace or namespace,
+                remote_namespace,
                 override,
-                self.default_user(),
+                user,
                 created_at,
             )
             if status in FINAL_STATUSES:

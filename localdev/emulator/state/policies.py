@@ -37,34 +37,21 @@ class PoliciesMixin(JobsMixin):
         self._sync_repos = {}
 
     def push_image(
-        self,
-        namespace: str,
-        repository: str,
-        tag: str,
-        digest: str | None = None,
-        region: str | None = None,
+        self, namespace: str, repository: str, tag: str, digest: str | None = None, region: str | None = None
     ) -> tuple[TagRecord, list[int]]:
         """A simulated ``docker push``: seed the tag, then create jobs for every ``syncAuto`` policy."""
         with self.mutating():
             record = self.add_image(namespace, repository, tag, digest, region)
             src = region or self.default_region
             job_ids: list[int] = []
-            for policy in self._sync_repos.values():
-                if (policy.region, policy.namespace, policy.repo_name) == (src, namespace, repository) and (
-                    policy.sync_auto
-                ):
-                    user = self.default_user()
-                    job = self._new_job(
-                        src,
-                        namespace,
-                        repository,
-                        tag,
-                        policy.remote_region_id,
-                        policy.remote_namespace,
-                        policy.override,
-                        user,
-                    )
-                    job_ids.append(job.id)
+            user = self.default_user()
+            for p in self.list_sync_repos(namespace, repository, src):
+                if not p.sync_auto:
+                    continue
+                job = self._new_job(
+                    src, namespace, repository, tag, p.remote_region_id, p.remote_namespace, p.override, user
+                )
+                job_ids.append(job.id)
             return record, job_ids
 
     def add_sync_repo(
