@@ -158,6 +158,15 @@ def _body(request: Request) -> dict[str, Any]:
 
 def _route(state: EmulatorState, request: Request) -> Response:
     path = request.path.rstrip("/")
+    for handler in (_service, _images, _webhooks, _faults, _job_faults, _jobs, _tokens):
+        response = handler(state, request, path)
+        if response is not None:
+            return response
+    raise AdminError(404, f"no admin endpoint {request.method} {path}")
+
+
+def _service(state: EmulatorState, request: Request, path: str) -> Response | None:
+    """Health, the state snapshot, the request log, reset, seed, namespaces."""
     method = request.method
     region = request.region
     q = request.query()
@@ -180,6 +189,13 @@ def _route(state: EmulatorState, request: Request) -> Response:
         return Response.json(
             200, {"id": record.id, "name": record.name, "region": body.get("region") or region}
         )
+    return None
+
+
+def _images(state: EmulatorState, request: Request, path: str) -> Response | None:
+    """Push (POST) or remove (DELETE) an image."""
+    method = request.method
+    region = request.region
     if path == "/_emulator/images":
         body = _body(request)
         ns, repo, tag = _str(body, "namespace"), _str(body, "repository"), _str(body, "tag")
@@ -202,6 +218,12 @@ def _route(state: EmulatorState, request: Request) -> Response:
         if method == "DELETE":
             removed = state.remove_image(ns, repo, tag, target_region)
             return Response.json(200 if removed else 404, {"removed": removed})
+    return None
+
+
+def _webhooks(state: EmulatorState, request: Request, path: str) -> Response | None:
+    """Webhook targets and their deliveries."""
+    method = request.method
     if path == "/_emulator/webhooks":
         if method == "GET":
             return Response.json(200, {"webhooks": state.webhooks, "deliveries": state.deliveries})
@@ -215,6 +237,12 @@ def _route(state: EmulatorState, request: Request) -> Response:
     if match and method == "DELETE":
         count = state.remove_webhooks(int(match.group(1)))
         return Response.json(200 if count else 404, {"removed": count})
+    return None
+
+
+def _faults(state: EmulatorState, request: Request, path: str) -> Response | None:
+    """Request faults."""
+    method = request.method
     if path == "/_emulator/faults":
         if method == "GET":
             return Response.json(200, [f.describe() for f in state.faults])
@@ -238,6 +266,12 @@ def _route(state: EmulatorState, request: Request) -> Response:
         if method == "DELETE":
             state.clear_faults()
             return Response.json(200, {"cleared": True})
+    return None
+
+
+def _job_faults(state: EmulatorState, request: Request, path: str) -> Response | None:
+    """Job outcome faults."""
+    method = request.method
     if path == "/_emulator/job-faults":
         if method == "GET":
             return Response.json(200, [f.describe() for f in state.job_faults])
@@ -257,6 +291,12 @@ def _route(state: EmulatorState, request: Request) -> Response:
             except StateError as err:
                 raise AdminError(400, str(err)) from err
             return Response.json(200, job_fault.describe())
+    return None
+
+
+def _jobs(state: EmulatorState, request: Request, path: str) -> Response | None:
+    """Sync jobs: all, one, or one forced to a status."""
+    method = request.method
     if path == "/_emulator/jobs" and method == "GET":
         return Response.json(200, state.jobs)
     match = _JOB_PATH.fullmatch(path)
@@ -272,6 +312,12 @@ def _route(state: EmulatorState, request: Request) -> Response:
                 return Response.json(200, state.force_job_status(job_id, status))
         except StateError as err:
             raise AdminError(404 if "no sync job" in str(err) else 400, str(err)) from err
+    return None
+
+
+def _tokens(state: EmulatorState, request: Request, path: str) -> Response | None:
+    """Issue tokens, or expire them."""
+    method = request.method
     if path == "/_emulator/tokens/expire" and method == "POST":
         user = _body(request).get("user")
         if user is not None and not isinstance(user, str):
@@ -284,4 +330,4 @@ def _route(state: EmulatorState, request: Request) -> Response:
             raise AdminError(400, "expires_in must be a number of seconds")
         issued = state.issue_token(body.get("user"), body.get("project"), timedelta(seconds=seconds))
         return Response.json(200, {"token": issued.token, "expires_at": issued.expires_at.isoformat()})
-    raise AdminError(404, f"no admin endpoint {method} {path}")
+    return None

@@ -6,7 +6,7 @@ import json
 import secrets
 from typing import Any
 
-from .state import TOKEN_LIFETIME, EmulatorState, TokenRecord, fmt_time, stable_id
+from .state import TOKEN_LIFETIME, EmulatorState, TokenRecord, User, fmt_time, stable_id
 from .wire import Problem, Request, Response
 
 BAD_BODY = "The request body is invalid"
@@ -44,30 +44,7 @@ def issue_token(state: EmulatorState, request: Request) -> Response:
     if account is None or not domain_ok or not secrets.compare_digest(account.password, password):
         raise Problem.iam(401, "The username or password is wrong.", "Unauthorized")
 
-    scope = auth.get("scope") if isinstance(auth, dict) else None
-    project: dict[str, Any] | None = None
-    if isinstance(scope, dict) and isinstance(scope.get("project"), dict):
-        wanted = scope["project"]
-        region = next(
-            (
-                r
-                for r in state.regions
-                if wanted.get("name") == r or wanted.get("id") == stable_id("project", r)
-            ),
-            None,
-        )
-        if region is None:
-            raise Problem.iam(401, "The project does not exist or is not accessible.", "Unauthorized")
-        project = {
-            "domain": {"id": account.domain_id, "name": account.domain},
-            "id": stable_id("project", region),
-            "name": region,
-        }
-    elif isinstance(scope, dict) and isinstance(scope.get("domain"), dict):
-        pass
-    elif scope is not None:
-        raise _bad()
-
+    project = _project_scope(state, auth, account)
     record: TokenRecord = state.issue_token(
         account.name, project["name"] if project else None, TOKEN_LIFETIME
     )
@@ -90,6 +67,31 @@ def issue_token(state: EmulatorState, request: Request) -> Response:
     if not request.query().get("nocatalog"):
         token["catalog"] = []
     return Response.json(201, {"token": token}, {"X-Subject-Token": record.token})
+
+
+def _project_scope(state: EmulatorState, auth: Any, account: User) -> dict[str, Any] | None:
+    """The token's project (scoped by a region's name or id); None for a domain scope or no scope."""
+    scope = auth.get("scope") if isinstance(auth, dict) else None
+    if isinstance(scope, dict) and isinstance(scope.get("project"), dict):
+        wanted = scope["project"]
+        region = next(
+            (
+                r
+                for r in state.regions
+                if wanted.get("name") == r or wanted.get("id") == stable_id("project", r)
+            ),
+            None,
+        )
+        if region is None:
+            raise Problem.iam(401, "The project does not exist or is not accessible.", "Unauthorized")
+        return {
+            "domain": {"id": account.domain_id, "name": account.domain},
+            "id": stable_id("project", region),
+            "name": region,
+        }
+    if scope is None or (isinstance(scope, dict) and isinstance(scope.get("domain"), dict)):
+        return None
+    raise _bad()
 
 
 def _dig(value: Any, *keys: str) -> Any:

@@ -19,6 +19,7 @@ from shared.redact import redact, scrub
 
 from . import admin, iam, swr_api
 from .auth import authenticate
+from .faults import Fault
 from .state import DEFAULT_REGIONS, Clock, EmulatorState, fmt_time
 from .webhooks import DEFAULT_TIMEOUT
 from .wire import INTERNAL, Problem, Request, Response, default_error_body
@@ -121,19 +122,8 @@ class _Handler(BaseHTTPRequestHandler):
             }
         )
         fault = state.take_fault(req.method, self.path)
-        if fault is not None:
-            entry["fault"] = fault.id
-            if fault.delay:
-                time.sleep(fault.delay)
-            if fault.reset:
-                entry["status"] = "reset"
-                self._reset()
-                return
-            if fault.status is not None:
-                resp = _fault_response(fault.status, fault.body, fault.headers)
-                entry["status"] = resp.status
-                self._send(resp, request_id)
-                return
+        if fault is not None and self._fault_answered(fault, entry, request_id):
+            return
         try:
             resp = self._api(req)
         except Problem as problem:
@@ -145,6 +135,22 @@ class _Handler(BaseHTTPRequestHandler):
             resp = _rewrite(resp, fault.body, fault.headers)
         entry["status"] = resp.status
         self._send(resp, request_id)
+
+    def _fault_answered(self, fault: Fault, entry: dict[str, Any], request_id: str) -> bool:
+        """Apply a fault's delay; True when it answers (a reset or its status) instead of the API."""
+        entry["fault"] = fault.id
+        if fault.delay:
+            time.sleep(fault.delay)
+        if fault.reset:
+            entry["status"] = "reset"
+            self._reset()
+            return True
+        if fault.status is not None:
+            resp = _fault_response(fault.status, fault.body, fault.headers)
+            entry["status"] = resp.status
+            self._send(resp, request_id)
+            return True
+        return False
 
     def _api(self, req: Request) -> Response:
         state = self.server.emulator.state

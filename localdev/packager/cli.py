@@ -6,7 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from localdev.packager.build import FUNCTIONS, PROJECT_ROOT, Options, build, size_table
+from localdev.packager.build import Options, build
+from localdev.packager.sizes import size_table
+from localdev.packager.sources import FUNCTIONS, PROJECT_ROOT
 from localdev.packager.wheels import ARCHES, PackagingError, Target
 
 
