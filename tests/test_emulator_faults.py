@@ -218,7 +218,7 @@ def test_unknown_admin_endpoint_and_api_error_shape(emulator):
     status, _, body = call(emulator.url, "GET", "/_emulator/nothing", token=None)
     assert status == 404 and "error" in body
     with pytest.raises(ApiError):
-        SwrClient(emulator.url, TokenAuth("nope")).list_namespaces()
+        SwrClient(emulator.url, TokenAuth("not-a-valid-token-here")).list_namespaces()
 
 
 # -- job outcome faults (proof of replication) -------------------------------------------------------------
