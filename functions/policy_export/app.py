@@ -21,8 +21,8 @@ from functions.policy_export.render import Document, Page, build_document, rende
 from functions.policy_export.rulesource import rules_for
 from functions.policy_export.scope import ScopeError
 from functions.policy_export.settings import FunctionSettings
-from shared.connect import connect
-from shared.logs import get_logger
+from shared.logs.logs import get_logger
+from shared.runtime.connect import connect
 from shared.runtime.credentials import bearer_matches
 from shared.runtime.model import Invocation, Request, Response
 

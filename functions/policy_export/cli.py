@@ -108,10 +108,10 @@ def main(argv: list[str]) -> int:
     from functions.policy_export.rulesource import rules_for
     from functions.policy_export.scope import ScopeError
     from functions.policy_export.settings import ExportSettings
-    from shared import logs
-    from shared.config import env_lookup, load_settings
-    from shared.connect import connect
-    from shared.errors import ConfigError, SwrSyncError
+    from shared.logs import logs
+    from shared.runtime.config import env_lookup, load_settings
+    from shared.runtime.connect import connect
+    from shared.swr.errors import ConfigError, SwrSyncError
 
     level = "INFO" if args.verbose else (os.environ.get("LOG_LEVEL") or "WARNING")
     logs.configure(level, stream=err)  # stdout carries the data

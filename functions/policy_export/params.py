@@ -10,10 +10,10 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from shared.endpoints import valid_region
-from shared.names import InvalidName, validate_namespace, validate_repository
-from shared.patterns import Matcher
 from shared.rules import RuleError, compile_glob, split_patterns
+from shared.rules.patterns import Matcher
+from shared.swr.endpoints import valid_region
+from shared.swr.names import InvalidName, validate_namespace, validate_repository
 
 FORMATS = ("json", "csv", "ndjson")
 MEDIA_TYPES = {"json": "application/json", "csv": "text/csv", "ndjson": "application/x-ndjson"}

@@ -24,7 +24,7 @@ from typing import Any
 from functions.policy_export.drift import DRIFT_COLUMNS, DriftReport
 from functions.policy_export.model import COLUMNS, ExportResult
 from functions.policy_export.paging import PageSpan, select_span, wire_size
-from shared import jsontext
+from shared.logs import jsontext
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 

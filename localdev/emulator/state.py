@@ -21,7 +21,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from shared.names import validate_namespace, validate_repository
+from shared.swr.names import validate_namespace, validate_repository
 
 from .faults import Fault
 
@@ -354,7 +354,7 @@ class EmulatorState:
         size: int | None = None,
     ) -> TagRecord:
         """Seed a tag (creating namespace and repository). No webhook, no auto-sync: see :meth:`push_image`."""
-        from shared.models import TAG_RE
+        from shared.swr.models import TAG_RE
 
         if not isinstance(tag, str) or not TAG_RE.fullmatch(tag):
             raise StateError(f"invalid tag {str(tag)[:130]!r}")
@@ -865,7 +865,7 @@ class EmulatorState:
 
     @property
     def webhooks(self) -> Listing:
-        from shared.redact import redact
+        from shared.logs.redact import redact
 
         with self.lock:
             return Listing(

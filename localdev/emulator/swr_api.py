@@ -11,8 +11,8 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote
 
-from shared.models import TAG_RE
-from shared.names import InvalidName, validate_namespace, validate_repository
+from shared.swr.models import TAG_RE
+from shared.swr.names import InvalidName, validate_namespace, validate_repository
 
 from .state import EmulatorState, RepoRecord, StateError, fmt_time
 from .wire import (
