@@ -49,6 +49,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check shared functions localdev tests bench
 	$(BIN)/ruff format --check shared functions localdev tests bench
 	$(BIN)/mypy
+	$(BIN)/python -m localdev.tools.imports --summary
 
 run: $(STAMP)
 	@$(CHECK)

@@ -21,7 +21,7 @@ EMULATOR_SK = "emulator-test-sk"
 
 @pytest.fixture
 def emulator() -> Iterator[Emulator]:
-    from shared.auth import clear_token_cache
+    from shared.swr.auth import clear_token_cache
 
     emu = Emulator(port=0, static_tokens=(EMULATOR_TOKEN,), aksk={EMULATOR_AK: EMULATOR_SK})
     emu.start()
@@ -29,7 +29,7 @@ def emulator() -> Iterator[Emulator]:
         yield emu
     finally:
         emu.stop()
-        clear_token_cache()  # IAM tokens cached by shared.auth must not leak into the next emulator
+        clear_token_cache()  # IAM tokens cached by shared.swr.auth must not leak into the next emulator
 
 
 @pytest.fixture

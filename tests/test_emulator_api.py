@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from shared.auth import TokenAuth
-from shared.client import SwrClient
-from shared.errors import ApiError, NotFound
-from shared.models import SyncImagesRequest, SyncJob, SyncRepo, SyncRepoRequest
+from shared.swr.auth import TokenAuth
+from shared.swr.client import SwrClient
+from shared.swr.errors import ApiError, NotFound
+from shared.swr.models import SyncImagesRequest, SyncJob, SyncRepo, SyncRepoRequest
 from tests.test_emulator_support import TOKEN, call
 
 SEED_SYNC_IMAGES_BODY = {

@@ -10,11 +10,11 @@ import pytest
 from freezegun import freeze_time
 
 from localdev.emulator import Emulator
-from shared import signer
-from shared.auth import AkSkAuth, IamPasswordAuth, TokenAuth
-from shared.client import SwrClient
-from shared.errors import AuthError
-from shared.http import UrllibTransport
+from shared.swr import signer
+from shared.swr.auth import AkSkAuth, IamPasswordAuth, TokenAuth
+from shared.swr.client import SwrClient
+from shared.swr.errors import AuthError
+from shared.swr.http import UrllibTransport
 from tests.test_emulator_support import AK, SK, call
 
 NS_PATH = "/v2/manage/namespaces"
@@ -238,7 +238,7 @@ VECTORS = [
 
 @pytest.mark.parametrize(("method", "path", "query", "body", "expected"), VECTORS)
 def test_emulator_verification_accepts_official_vectors(method, path, query, body, expected):
-    """The emulator verifies with shared.signer.verify: it must accept exactly the SDK's signatures."""
+    """The emulator verifies with shared.swr.signer.verify: it must accept exactly the SDK's signatures."""
     from localdev.emulator.auth import authenticate
     from localdev.emulator.state import EmulatorState
     from localdev.emulator.wire import Problem, Request

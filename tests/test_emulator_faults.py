@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 
 from localdev.emulator import Emulator
-from shared.auth import TokenAuth
-from shared.client import SwrClient
-from shared.errors import ApiError, TransportError
-from shared.http import RetryPolicy
+from shared.swr.auth import TokenAuth
+from shared.swr.client import SwrClient
+from shared.swr.errors import ApiError, TransportError
+from shared.swr.http import RetryPolicy
 from tests.test_emulator_support import TOKEN, call
 
 NS = "/v2/manage/namespaces"

@@ -9,9 +9,9 @@ from freezegun import freeze_time
 
 from localdev.emulator import Emulator, StateError
 from localdev.emulator.state import EmulatorState
-from shared.auth import TokenAuth
-from shared.client import SwrClient
-from shared.models import SyncImagesRequest
+from shared.swr.auth import TokenAuth
+from shared.swr.client import SwrClient
+from shared.swr.models import SyncImagesRequest
 from tests.test_emulator_support import TOKEN, call
 
 DIGEST = "sha256:" + "1" * 64
@@ -127,7 +127,7 @@ def test_injected_clock_and_zero_durations():
 def test_auto_sync_policy_creates_jobs_on_push(emulator):
     emulator.state.add_image("ns1", "group/app", "v1")
     client = SwrClient(emulator.url, TokenAuth(TOKEN))
-    from shared.models import SyncRepoRequest
+    from shared.swr.models import SyncRepoRequest
 
     client.create_sync_repo(
         "ns1",

@@ -17,8 +17,8 @@ def main():
     import os
     from concurrent.futures import ThreadPoolExecutor
 
-    from shared.auth import AkSkAuth
-    from shared.client import SwrClient
+    from shared.swr.auth import AkSkAuth
+    from shared.swr.client import SwrClient
 
     env = os.environ
     client = SwrClient(

@@ -1,6 +1,6 @@
 """Child: warm per-event cost of push-sync (parse, route, build and sign the request), no network.
 
-The transport is replaced by a stub that answers ``[]`` without I/O (``shared.http.UrllibTransport.send``).
+The transport is replaced by a stub that answers ``[]`` without I/O (``shared.swr.http.UrllibTransport.send``).
 Logs are written to /dev/null (their cost is part of the per-event cost). Events are all distinct (tags,
 digests, envelope ids) so that no de-duplication can short-cut one.
 
@@ -40,8 +40,8 @@ def main():
     with open(os.environ["BENCH_CONFIG_FILE"], encoding="utf-8") as f:
         cfg = json.load(f)
     from functions.push_sync.index import handler
-    from shared import signer
-    from shared.http import HttpResponse, UrllibTransport
+    from shared.swr import signer
+    from shared.swr.http import HttpResponse, UrllibTransport
 
     calls = []
 

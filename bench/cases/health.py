@@ -19,8 +19,7 @@ STATUSES = ("verified", "verified", "verified", "pending", "failed", "missing")
 def run(ctx: Ctx) -> list[CaseResult]:
     from functions.job_monitor.durable import RunReport
     from functions.job_monitor.health import page, view
-    from shared import intents
-    from shared.state import StateStore
+    from shared.state import StateStore, intents
     from shared.state.memory import MemoryBackend
 
     repos = ctx.pick(1000, 200, smoke=20)

@@ -149,7 +149,7 @@ def run(ctx: Ctx) -> list[CaseResult]:
             "pydantic",
             "pydantic.plugin._loader",
             "importlib.metadata",
-            "shared.models",
+            "shared.swr.models",
             "urllib.request",
             "email.utils",
         )

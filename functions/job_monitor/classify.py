@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from shared import timeutil
-from shared.models import SyncJob, SyncStatus
+from shared.swr import timeutil
+from shared.swr.models import SyncJob, SyncStatus
 
 FAILING = frozenset({SyncStatus.FAILED, SyncStatus.TIMEOUT, SyncStatus.CANCEL})
 IN_PROGRESS = frozenset({SyncStatus.WAITING, SyncStatus.RUNNING})

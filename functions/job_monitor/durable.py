@@ -16,10 +16,10 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from functions.job_monitor.classify import FAILED, OK, STUCK, KeyState
-from functions.job_monitor.proof import ProofContext
+from functions.job_monitor.evidence import ProofContext
 from functions.job_monitor.settings import MonitorSettings
-from shared.client import SwrClient
 from shared.state import StateRecord, StateStore, StateUnavailable, get_state
+from shared.swr.client import SwrClient
 
 __all__ = ["StateUnavailable"]
 
@@ -232,7 +232,7 @@ class RunMemory:
 
     def classic(self, states: Sequence[KeyState], outcome: dict[Any, Any]) -> dict[Any, Any]:
         """For the proof: each failed key the job-based check decided on, with its re-sync outcome."""
-        from functions.job_monitor.proof import ELSEWHERE
+        from functions.job_monitor.evidence import ELSEWHERE
 
         return {
             s.key: ELSEWHERE if s.key in self.elsewhere else outcome.get(s.key)

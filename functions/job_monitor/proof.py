@@ -18,213 +18,34 @@ A dry run decides and reports, but writes nothing and takes no marker.
 
 from __future__ import annotations
 
-import statistics
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any, ClassVar
+from datetime import datetime
+from typing import Any
 
-from functions.job_monitor.alerts import PREFIX, Alert
-from functions.job_monitor.classify import FAILING, IN_PROGRESS, INCOMPLETE, Key
-from functions.job_monitor.resync import DRY_RUN, ERROR, ISSUED, SKIPPED
-from shared.batching import SyncItem, group_syncs, run_groups, sync_call
-from shared.client import SwrClient
-from shared.errors import NotFound, SwrSyncError
-from shared.intents import OPEN_INDEX, Intent, latest_id, open_intents, save
-from shared.models import SyncJob, SyncStatus, Tag
-from shared.redact import clip
-from shared.state import StateRecord, StateStore, StateUnavailable
-
-FINISHED_OK = frozenset({SyncStatus.SUCCESS, SyncStatus.EXISTED})
-# Job-based re-sync outcomes that leave the intent open for the next run (nothing was decided for good).
-ELSEWHERE = "elsewhere"  # an overlapping run holds the key's re-sync marker
-PASSING = frozenset({ERROR, SKIPPED, DRY_RUN, INCOMPLETE, ELSEWHERE})
-# A job is the intent's if created no earlier than this before the push (or our re-sync): clocks differ a little.
-CLOCK_SLACK = timedelta(seconds=120)
-LAG_KEPT = 1000  # lag samples kept per region (p50/p95 over the latest ones)
-MARKER_TTL = 7 * 86400
-
-
-class LagSample(StateRecord):
-    """Push to verified, seconds, for one intent of a region."""
-
-    KIND: ClassVar[str] = "lag"
-    seconds: float
-    at: datetime
-
-
-class LagRegions(StateRecord):
-    """The regions that have lag samples (so a run without intents still reports every region's lag)."""
-
-    KIND: ClassVar[str] = "lag-regions"
-    regions: list[str]
-
-
-class Alerted(StateRecord):
-    """A (tag, target) whose failure was alerted: its next verification is announced as a recovery."""
-
-    KIND: ClassVar[str] = "alerted"
-    at: datetime
-    label: str
-
-
-@dataclass
-class ProofContext:
-    """What the proof needs besides the run's client: the store and a client per target region."""
-
-    state: StateStore
-    client_for: Callable[[str], SwrClient]
-    verify_after: float
-    max_intents: int
-
-
-@dataclass
-class ProofResult:
-    checked: int = 0
-    verified: int = 0
-    missing: int = 0
-    failed: int = 0
-    superseded: int = 0
-    pending: int = 0
-    resynced: int = 0
-    listings: int = 0
-    oldest_pending_age_seconds: float | None = None
-    lag: dict[str, dict[str, float]] = field(default_factory=dict)
-    problems: list[dict[str, Any]] = field(default_factory=list)  # listing/re-sync errors, intents untouched
-    settled: list[dict[str, Any]] = field(default_factory=list)
-    degraded: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "checked": self.checked,
-            "verified": self.verified,
-            "pending": self.pending,
-            "missing": self.missing,
-            "failed": self.failed,
-            "superseded": self.superseded,
-            "resynced": self.resynced,
-            "tag_listings": self.listings,
-            "oldest_pending_age_seconds": self.oldest_pending_age_seconds,
-            "lag_seconds": self.lag,
-            "settled": self.settled[:100],
-            "problems": self.problems[:50],
-            **({"degraded": self.degraded} if self.degraded else {}),
-        }
-
-
-@dataclass
-class _Decision:
-    intent: Intent
-    status: str = "pending"  # pending (unchanged) | verified | failed | missing | superseded | resync
-    reason: str = ""
-    job: SyncJob | None = None
-    tag: Tag | None = None
-
-
-def _key(intent: Intent) -> Key:
-    return Key(intent.namespace, intent.repository, intent.tag, intent.region, intent.target_namespace)
-
-
-def _job_for(intent: Intent, jobs: Sequence[SyncJob]) -> SyncJob | None:
-    """The newest job of this (tag, target) created since the push or our last re-sync."""
-    since = intent.last_action_at - CLOCK_SLACK
-    mine = [
-        j
-        for j in jobs
-        if j.tag == intent.tag
-        and j.remote_region_id == intent.region
-        and j.remote_namespace == intent.target_namespace
-        and (j.created_at is None or j.created_at >= since)
-    ]
-    return max(mine, key=lambda j: (j.created_at or since, j.id), default=None)
-
-
-def decide(
-    intent: Intent, tags: dict[str, Tag], jobs: Sequence[SyncJob], now: datetime, verify_after: float
-) -> _Decision:
-    """Pure: what the evidence says about one open intent."""
-    tag, job = tags.get(intent.tag), _job_for(intent, jobs)
-    finished_ok = job is not None and job.status in FINISHED_OK
-    overdue = now - intent.last_action_at >= timedelta(seconds=verify_after)
-    mismatch = tag is not None and bool(intent.digest and tag.digest and tag.digest != intent.digest)
-    if tag is not None and not mismatch:
-        fresh = tag.updated is None or tag.updated >= intent.created_at - CLOCK_SLACK
-        if intent.digest or fresh or finished_ok:
-            return _Decision(intent, "verified", "tag present in the target region", job, tag)
-    if job is not None and job.status in FAILING:
-        return _Decision(intent, "failed", f"sync job {job.id} {job.status.value}", job, tag)
-    if job is not None and job.status in IN_PROGRESS:
-        return _Decision(intent, "pending", f"sync job {job.id} {job.status.value}", job, tag)
-    if mismatch and tag is not None and (finished_ok or overdue):
-        why = f"digest mismatch: pushed {intent.digest}, target region has {tag.digest}"
-        return _Decision(intent, "failed", why, job, tag)
-    if overdue:
-        what = "job finished but no tag" if finished_ok else "no sync job"
-        return _Decision(intent, "missing", f"{what} within {int(verify_after)}s", job)
-    return _Decision(intent, "pending", "waiting for the sync", job, tag)
-
-
-def _percentile(values: Sequence[float], q: float) -> float:
-    if len(values) == 1:
-        return values[0]
-    cuts = statistics.quantiles(values, n=100, method="inclusive")
-    return cuts[max(0, min(98, int(q) - 1))]
-
-
-def lag_by_region(state: StateStore, regions: Iterable[str]) -> dict[str, dict[str, float]]:
-    out: dict[str, dict[str, float]] = {}
-    for region in sorted(set(regions)):
-        samples = [s.seconds for s in state.recent(LagSample, region, LAG_KEPT)]
-        if samples:
-            out[region] = {
-                "p50": round(_percentile(samples, 50), 1),
-                "p95": round(_percentile(samples, 95), 1),
-                "samples": len(samples),
-            }
-    return out
-
-
-def intent_alert(intent: Intent, kind: str, reason: str) -> Alert:
-    titles = {
-        "missing": "image never arrived",
-        "failed": "image sync failed",
-        "mismatch": "image arrived with another digest",
-        "rejected": "push could not be synced",
-        "recovered": "recovered",
-    }
-    lines = [reason]
-    if kind != "recovered":
-        lines.append(
-            f"pushed {intent.created_at.strftime('%Y-%m-%d %H:%M:%SZ')} (delivery {intent.delivery_id or '?'}), "
-            f"re-syncs: {intent.resyncs}"
-        )
-    key = {
-        "namespace": intent.namespace,
-        "repository": intent.repository,
-        "tag": intent.tag,
-        "target_region": intent.region,
-        "target_namespace": intent.target_namespace,
-        "digest": intent.digest,
-        "intent": intent.id,
-        "status": intent.status,
-    }
-    return Alert(f"intent_{kind}", f"{PREFIX} {titles[kind]}: {intent.label}", lines, [key])
-
-
-def cap_alerts(alerts: list[Alert], room: int) -> list[Alert]:
-    """At most ``room`` messages: past it, the rest share one summary."""
-    room = max(1, room)
-    if len(alerts) <= room:
-        return alerts
-    rest = alerts[room - 1 :]
-    lines = [f"- {a.title.removeprefix(PREFIX).strip()}" for a in rest[:20]]
-    if len(rest) > 20:
-        lines.append(f"- ... and {len(rest) - 20} more")
-    keys = [k for a in rest for k in a.keys]
-    return [
-        *alerts[: room - 1],
-        Alert("intent_digest", f"{PREFIX} {len(rest)} more replication problems", lines, keys),
-    ]
+from functions.job_monitor.alerts import Alert
+from functions.job_monitor.classify import Key
+from functions.job_monitor.evidence import (
+    LAG_KEPT,
+    MARKER_TTL,
+    PASSING,
+    Alerted,
+    IntentDecision,
+    LagRegions,
+    LagSample,
+    ProofContext,
+    ProofResult,
+    decide,
+    intent_alert,
+    intent_key,
+    lag_by_region,
+)
+from functions.job_monitor.resync import ISSUED
+from shared.logs.redact import clip
+from shared.state import StateUnavailable
+from shared.state.intents import OPEN_INDEX, Intent, latest_id, open_intents, save
+from shared.swr.client import SwrClient
+from shared.swr.errors import NotFound, SwrSyncError
+from shared.swr.models import SyncJob, Tag
+from shared.sync.batching import SyncItem, group_syncs, run_groups, sync_call
 
 
 class Settler:
@@ -304,7 +125,7 @@ class Settler:
                 self._close(intent, "superseded", "a newer push of this tag to this target exists", None)
                 continue
             groups.setdefault((intent.region, intent.target_namespace, intent.repository), []).append(intent)
-        decisions: list[_Decision] = []
+        decisions: list[IntentDecision] = []
         for n, ((region, target_ns, repository), members) in enumerate(groups.items()):
             if self.client.deadline.remaining() < self.reserve:
                 # Keep the time alerts and the answer need: the rest waits (open) for the next run.
@@ -324,17 +145,17 @@ class Settler:
         self._apply(decisions)
         self._summarise()
 
-    def _apply(self, decisions: list[_Decision]) -> None:
-        to_resync: list[_Decision] = []
+    def _apply(self, decisions: list[IntentDecision]) -> None:
+        to_resync: list[IntentDecision] = []
         for d in decisions:
             intent = d.intent
             if d.status == "verified":
                 self._verified(d)
             elif d.status == "failed" and d.reason.startswith("digest mismatch"):
                 self._close(intent, "failed", d.reason, "mismatch")
-            elif d.status == "failed" and _key(intent) in self.classic:
+            elif d.status == "failed" and intent_key(intent) in self.classic:
                 # The job-based check owns this failed job: its re-sync counts, its alert covers the key.
-                outcome = self.classic[_key(intent)]
+                outcome = self.classic[intent_key(intent)]
                 if outcome == ISSUED:
                     to_resync.append(d)
                 elif outcome not in PASSING:
@@ -357,7 +178,7 @@ class Settler:
     def _may_resync(self, intent: Intent, budget: int) -> bool:
         return self.resync_on and intent.resyncs < budget
 
-    def _verified(self, d: _Decision) -> None:
+    def _verified(self, d: IntentDecision) -> None:
         intent = d.intent
         arrived = d.tag.updated if d.tag is not None and d.tag.updated is not None else self.now
         arrived = min(max(arrived, intent.created_at), self.now)
@@ -416,7 +237,7 @@ class Settler:
                 self.state.write(Alerted(at=self.now, label=intent.label), intent.target_key, MARKER_TTL)
         self._save_closed(intent, status, reason, alerted=True)
 
-    def _resync(self, decisions: list[_Decision]) -> None:
+    def _resync(self, decisions: list[IntentDecision]) -> None:
         if self.dry_run:
             for d in decisions:
                 self.result.settled.append(
@@ -428,10 +249,10 @@ class Settler:
                     }
                 )
             return
-        mine: list[_Decision] = []
+        mine: list[IntentDecision] = []
         for d in decisions:
             intent = d.intent
-            if self.classic.get(_key(intent)) == ISSUED:
+            if self.classic.get(intent_key(intent)) == ISSUED:
                 mine.append(d)  # the job-based re-sync of this run covered it: count it, issue nothing more
                 continue
             # One run per attempt: the marker is the lock against overlapping runs re-syncing the same key.
@@ -440,12 +261,12 @@ class Settler:
         items = [
             SyncItem(i.namespace, i.repository, i.tag, i.region, i.target_namespace, i.override)
             for i in (d.intent for d in mine)
-            if self.classic.get(_key(i)) != ISSUED
+            if self.classic.get(intent_key(i)) != ISSUED
         ]
         failed_items: set[tuple[Any, ...]] = set()
         if items:
             for outcome in run_groups(group_syncs(items), sync_call(self.client), self.concurrency):
-                # A 200 means triggered: SWR's list is never read as failed tags (see shared/batching.py).
+                # A 200 means triggered: SWR's list is never read as failed tags (see shared/sync/batching.py).
                 if outcome.error is not None:
                     self._problem("resync", "/".join(outcome.group.key[:3]), outcome.error)
                     failed_items.update((*outcome.group.key, t) for t in outcome.group.tags)

@@ -10,12 +10,12 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from functions.job_monitor.scope import Gap, RepoRef, error_reason, parallel
-from shared.models import SyncJob
-from shared.paging import PageBudget, Progress
+from shared.swr.models import SyncJob
+from shared.swr.paging import PageBudget, Progress
 
 if TYPE_CHECKING:
-    from shared.client import SwrClient
-    from shared.http import Deadline
+    from shared.swr.client import SwrClient
+    from shared.swr.http import Deadline
 
 
 @dataclass
@@ -38,6 +38,8 @@ class RepoJobs:
         return self.stop in ("horizon", "end")
 
 
+# Over 60 lines on purpose: a docstring of 12 and one paging loop whose seven exits (budget, error, no progress,
+# horizon, end, page limit, deadline) read best side by side.
 def read_repo(
     client: SwrClient,
     repo: RepoRef,

@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING, Any
 
 from functions.job_monitor.classify import RESYNC, Key, KeyState, Policy, resync_decision
 from functions.job_monitor.scope import error_reason
-from shared.batching import SyncItem, group_syncs, run_groups, sync_call
+from shared.sync.batching import SyncItem, group_syncs, run_groups, sync_call
 
 if TYPE_CHECKING:
-    from shared.client import SwrClient
-    from shared.http import Deadline
+    from shared.swr.client import SwrClient
+    from shared.swr.http import Deadline
 
 # Per-key outcomes (besides the decisions of classify.resync_decision).
 ISSUED, ERROR, DRY_RUN, SKIPPED = "issued", "error", "dry_run", "skipped_deadline"
@@ -81,7 +81,7 @@ def resync(
                 report.auth_errors += 1
             entry.update(outcome=ERROR, error=f"{reason}: {detail}")
         else:
-            # 200 = triggered; SWR's list is kept verbatim, never read as synced or failed (shared.batching).
+            # 200 = triggered; SWR's list is kept verbatim, never read as synced or failed (shared.sync.batching).
             entry.update(outcome="triggered", swr_list=list(result.swr_list))
         report.groups.append(entry)
         for tag in group.tags:

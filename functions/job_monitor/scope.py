@@ -8,16 +8,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from shared.errors import ApiError, AuthError, DeadlineExceeded, NotFound, TransportError
-from shared.names import InvalidName, validate_namespace, validate_repository
-from shared.paging import ListingIncomplete
-from shared.redact import clip
+from shared.logs.redact import clip
 from shared.rules import Pattern, RuleError, compile_pattern
+from shared.swr.errors import ApiError, AuthError, DeadlineExceeded, NotFound, TransportError
+from shared.swr.names import InvalidName, validate_namespace, validate_repository
+from shared.swr.paging import ListingIncomplete
 
 if TYPE_CHECKING:
-    from shared.client import SwrClient
-    from shared.http import Deadline
-    from shared.paging import PageBudget
+    from shared.swr.client import SwrClient
+    from shared.swr.http import Deadline
+    from shared.swr.paging import PageBudget
 
 T = TypeVar("T")
 R = TypeVar("R")

@@ -7,13 +7,13 @@ from typing import Literal
 
 from pydantic import Field, PrivateAttr, field_validator, model_validator
 
-from shared.config import SwrSettings
-from shared.endpoints import valid_region
-from shared.errors import ConfigError
 from shared.rules import RuleSet, load_rules, split_patterns
+from shared.runtime.config import SwrSettings
 from shared.runtime.credentials import BEARER_TOKEN_MIN_LEN
-from shared.secreturl import url_problems
 from shared.state.config import redis_url_problems
+from shared.swr.endpoints import valid_region
+from shared.swr.errors import ConfigError
+from shared.swr.secreturl import url_problems
 
 AlertFormat = Literal["generic", "slack", "feishu", "dingtalk", "wecom"]
 ALERT_FORMATS: tuple[str, ...] = ("generic", "slack", "feishu", "dingtalk", "wecom")
@@ -183,7 +183,7 @@ class MonitorSettings(SwrSettings):
 
     def region_endpoint(self, region: str) -> str:
         """The SWR endpoint of another region (raises ValueError when it cannot be derived)."""
-        from shared.endpoints import region_endpoint
+        from shared.swr.endpoints import region_endpoint
 
         return region_endpoint(region, self.endpoint_template, self.swr_endpoint, self.swr_region)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime, timezone
+from typing import Any
 from urllib.parse import urlencode
 
 from functions.policy_export.export import build_meta, drift_against, run_export
@@ -21,8 +22,9 @@ from functions.policy_export.render import Document, Page, build_document, rende
 from functions.policy_export.rulesource import rules_for
 from functions.policy_export.scope import ScopeError
 from functions.policy_export.settings import FunctionSettings
-from shared.connect import connect
-from shared.logs import get_logger
+from shared.logs.logs import get_logger
+from shared.rules import RuleSet
+from shared.runtime.connect import connect
 from shared.runtime.credentials import bearer_matches
 from shared.runtime.model import Invocation, Request, Response
 
@@ -39,32 +41,13 @@ def handle(settings: FunctionSettings, invocation: Invocation) -> Response:
     log = get_logger()
     req = invocation.request
     cid = invocation.correlation_id
-    if req.method != "GET":
-        log.info("request refused", reason="method", method=req.method[:16])
-        return Response.method_not_allowed("GET", f"method {req.method[:16]} not allowed; use GET", cid)
-    if not authorized(settings, req):
-        log.info(
-            "request refused", reason="unauthorized", credentials_present=bool(req.header("authorization"))
-        )
-        response = Response.error(401, "missing or invalid bearer token", cid)
-        invalid = ', error="invalid_token"' if req.header("authorization") else ""
-        response.headers["WWW-Authenticate"] = REALM + invalid
-        return response
-
-    try:
-        query = parse_query(req.query, req.header("accept"))
-        cursor = Cursor.decode(query.cursor, query.fingerprint()) if query.cursor else None
-        if query.compare_rules and not settings.rules_configured:
-            raise ParamError(
-                {"compare": "no rules are configured on this deployment (SYNC_RULES or SYNC_RULES_FILE)"}
-            )
-    except CursorError as err:
-        return _invalid({"cursor": str(err)}, cid)
-    except ParamError as err:
-        return _invalid(err.problems, cid)
-    except NotAcceptable as err:
-        log.info("request refused", reason="not acceptable", accept=(req.header("accept") or "")[:200])
-        return Response.error(406, str(err), cid, formats=list(MEDIA_TYPES.values()))
+    refused = _refused(settings, req, cid, log)
+    if refused is not None:
+        return refused
+    asked = _read_query(settings, req, cid, log)
+    if isinstance(asked, Response):
+        return asked
+    query, cursor = asked
     log.info(
         "export requested", query=query.canonical(), format=query.format, page=cursor.offset if cursor else 0
     )
@@ -79,7 +62,57 @@ def handle(settings: FunctionSettings, invocation: Invocation) -> Response:
         if err.status == 503:
             response.headers["Retry-After"] = RETRY_AFTER_SECONDS
         return response
+    return _page(settings, req, cid, log, query, cursor, result, rules)
 
+
+def _refused(settings: FunctionSettings, req: Request, cid: str, log: Any) -> Response | None:
+    """The answer to a request refused before reading its query (method, bearer token), or None."""
+    if req.method != "GET":
+        log.info("request refused", reason="method", method=req.method[:16])
+        return Response.method_not_allowed("GET", f"method {req.method[:16]} not allowed; use GET", cid)
+    if not authorized(settings, req):
+        log.info(
+            "request refused", reason="unauthorized", credentials_present=bool(req.header("authorization"))
+        )
+        response = Response.error(401, "missing or invalid bearer token", cid)
+        invalid = ', error="invalid_token"' if req.header("authorization") else ""
+        response.headers["WWW-Authenticate"] = REALM + invalid
+        return response
+    return None
+
+
+def _read_query(
+    settings: FunctionSettings, req: Request, cid: str, log: Any
+) -> tuple[ExportQuery, Cursor | None] | Response:
+    """The query and its cursor, or the answer refusing them (400, 406)."""
+    try:
+        query = parse_query(req.query, req.header("accept"))
+        cursor = Cursor.decode(query.cursor, query.fingerprint()) if query.cursor else None
+        if query.compare_rules and not settings.rules_configured:
+            raise ParamError(
+                {"compare": "no rules are configured on this deployment (SYNC_RULES or SYNC_RULES_FILE)"}
+            )
+    except CursorError as err:
+        return _invalid({"cursor": str(err)}, cid)
+    except ParamError as err:
+        return _invalid(err.problems, cid)
+    except NotAcceptable as err:
+        log.info("request refused", reason="not acceptable", accept=(req.header("accept") or "")[:200])
+        return Response.error(406, str(err), cid, formats=list(MEDIA_TYPES.values()))
+    return query, cursor
+
+
+def _page(
+    settings: FunctionSettings,
+    req: Request,
+    cid: str,
+    log: Any,
+    query: ExportQuery,
+    cursor: Cursor | None,
+    result: ExportResult,
+    rules: RuleSet | None,
+) -> Response:
+    """The export's page: rendered from the cursor's offset, 304 if the client holds it already."""
     drift = drift_against(result, rules, query) if rules is not None else None
     warnings: list[str] = []
     if cursor is not None and not cursor.same_content(result.content_hash):

@@ -11,9 +11,9 @@ from functions.policy_export.fetch import Progress, fetch_policies
 from functions.policy_export.model import ExportResult, FetchStats, RepoRef
 from functions.policy_export.params import ExportQuery
 from functions.policy_export.scope import resolve
-from shared.client import SwrClient
-from shared.logs import get_logger
+from shared.logs.logs import get_logger
 from shared.rules import RuleSet
+from shared.swr.client import SwrClient
 
 
 def run_export(

@@ -13,9 +13,9 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 
 from functions.policy_export.model import FetchError, Policy, RepoRef
-from shared.client import SwrClient
-from shared.http import CallStats
-from shared.logs import get_logger
+from shared.logs.logs import get_logger
+from shared.swr.client import SwrClient
+from shared.swr.http import CallStats
 
 Progress = Callable[[int, int], None]
 

@@ -15,7 +15,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from shared import wirejson
+from shared.swr import wirejson
 
 CURSOR_VERSION = 1
 HASH_PREFIX = 16

@@ -10,10 +10,10 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from shared.endpoints import valid_region
-from shared.names import InvalidName, validate_namespace, validate_repository
-from shared.patterns import Matcher
 from shared.rules import RuleError, compile_glob, split_patterns
+from shared.rules.patterns import Matcher
+from shared.swr.endpoints import valid_region
+from shared.swr.names import InvalidName, validate_namespace, validate_repository
 
 FORMATS = ("json", "csv", "ndjson")
 MEDIA_TYPES = {"json": "application/json", "csv": "text/csv", "ndjson": "application/x-ndjson"}
@@ -145,68 +145,12 @@ def parse_query(query: dict[str, list[str]], accept: str | None = None) -> Expor
     for name in SINGLE:
         if len(set(query.get(name, []))) > 1:
             problems[name] = "given more than once with different values"
-
-    namespaces: list[str] = []
-    raw_ns = _values(query, "namespace")
-    if not raw_ns:
-        problems["namespace"] = "required (one or more SWR namespaces, repeated or comma-separated)"
-    for value in raw_ns:
-        try:
-            namespaces.append(validate_namespace(value))
-        except InvalidName as err:
-            problems.setdefault("namespace", str(err) if value else "empty value")
-    if len(set(namespaces)) > MAX_NAMESPACES:
-        problems["namespace"] = f"at most {MAX_NAMESPACES} namespaces per export"
-
-    patterns: dict[str, RepoPattern] = {}
-    for value in _values(query, "repository"):
-        if not value:
-            problems.setdefault("repository", "empty value")
-            continue
-        try:
-            patterns[value] = parse_repository(value)
-        except ValueError as err:
-            problems.setdefault("repository", str(err))
-    if len(patterns) > MAX_PATTERNS:
-        problems["repository"] = f"at most {MAX_PATTERNS} repository patterns per export"
-
-    regions: list[str] = []
-    for value in _values(query, "remote_region"):
-        if valid_region(value):
-            regions.append(value)
-        else:
-            problems.setdefault(
-                "remote_region", f"not a region id: {_show(value)} (expected e.g. cn-north-4)"
-            )
-    if len(set(regions)) > MAX_REGIONS:
-        problems["remote_region"] = f"at most {MAX_REGIONS} regions"
-
-    fmt: str | None = None
-    raw_format = _last(query, "format")
-    if raw_format is not None:
-        fmt = raw_format.strip().lower()
-        if fmt not in FORMATS:
-            problems["format"] = f"must be one of {', '.join(FORMATS)}, got {_show(raw_format)}"
-            fmt = None
-
-    compare: str | None = None
-    raw_compare = _last(query, "compare")
-    if raw_compare is not None:
-        if raw_compare.strip().lower() in COMPARE_VALUES:
-            compare = raw_compare.strip().lower()
-        else:
-            problems["compare"] = f"must be {' or '.join(COMPARE_VALUES)}, got {_show(raw_compare)}"
-
-    limit: int | None = None
-    raw_limit = _last(query, "limit")
-    if raw_limit is not None:
-        text = raw_limit.strip()
-        # isascii: str.isdigit() is also true for "²" or "٣", which int() then refuses or reads.
-        if text.isascii() and text.isdigit() and len(text) <= 7 and 1 <= int(text) <= LIMIT_MAX:
-            limit = int(text)
-        else:
-            problems["limit"] = f"must be an integer from 1 to {LIMIT_MAX}, got {_show(raw_limit)}"
-
+    namespaces = _namespaces(query, problems)
+    patterns = _repositories(query, problems)
+    regions = _regions(query, problems)
+    fmt = _format(query, problems)
+    compare = _compare(query, problems)
+    limit = _limit(query, problems)
     cursor = _last(query, "cursor")
     if cursor is not None and (not cursor or len(cursor) > CURSOR_MAX):
         problems["cursor"] = "malformed cursor (pass the 'next' value of the previous page unchanged)"
@@ -224,6 +168,85 @@ def parse_query(query: dict[str, list[str]], accept: str | None = None) -> Expor
         limit=limit,
         cursor=cursor,
     )
+
+
+def _namespaces(query: dict[str, list[str]], problems: dict[str, str]) -> list[str]:
+    namespaces: list[str] = []
+    raw_ns = _values(query, "namespace")
+    if not raw_ns:
+        problems["namespace"] = "required (one or more SWR namespaces, repeated or comma-separated)"
+    for value in raw_ns:
+        try:
+            namespaces.append(validate_namespace(value))
+        except InvalidName as err:
+            problems.setdefault("namespace", str(err) if value else "empty value")
+    if len(set(namespaces)) > MAX_NAMESPACES:
+        problems["namespace"] = f"at most {MAX_NAMESPACES} namespaces per export"
+    return namespaces
+
+
+def _repositories(query: dict[str, list[str]], problems: dict[str, str]) -> dict[str, RepoPattern]:
+    patterns: dict[str, RepoPattern] = {}
+    for value in _values(query, "repository"):
+        if not value:
+            problems.setdefault("repository", "empty value")
+            continue
+        try:
+            patterns[value] = parse_repository(value)
+        except ValueError as err:
+            problems.setdefault("repository", str(err))
+    if len(patterns) > MAX_PATTERNS:
+        problems["repository"] = f"at most {MAX_PATTERNS} repository patterns per export"
+    return patterns
+
+
+def _regions(query: dict[str, list[str]], problems: dict[str, str]) -> list[str]:
+    regions: list[str] = []
+    for value in _values(query, "remote_region"):
+        if valid_region(value):
+            regions.append(value)
+        else:
+            problems.setdefault(
+                "remote_region", f"not a region id: {_show(value)} (expected e.g. cn-north-4)"
+            )
+    if len(set(regions)) > MAX_REGIONS:
+        problems["remote_region"] = f"at most {MAX_REGIONS} regions"
+    return regions
+
+
+def _format(query: dict[str, list[str]], problems: dict[str, str]) -> str | None:
+    fmt: str | None = None
+    raw_format = _last(query, "format")
+    if raw_format is not None:
+        fmt = raw_format.strip().lower()
+        if fmt not in FORMATS:
+            problems["format"] = f"must be one of {', '.join(FORMATS)}, got {_show(raw_format)}"
+            fmt = None
+    return fmt
+
+
+def _compare(query: dict[str, list[str]], problems: dict[str, str]) -> str | None:
+    compare: str | None = None
+    raw_compare = _last(query, "compare")
+    if raw_compare is not None:
+        if raw_compare.strip().lower() in COMPARE_VALUES:
+            compare = raw_compare.strip().lower()
+        else:
+            problems["compare"] = f"must be {' or '.join(COMPARE_VALUES)}, got {_show(raw_compare)}"
+    return compare
+
+
+def _limit(query: dict[str, list[str]], problems: dict[str, str]) -> int | None:
+    limit: int | None = None
+    raw_limit = _last(query, "limit")
+    if raw_limit is not None:
+        text = raw_limit.strip()
+        # isascii: str.isdigit() is also true for "²" or "٣", which int() then refuses or reads.
+        if text.isascii() and text.isdigit() and len(text) <= 7 and 1 <= int(text) <= LIMIT_MAX:
+            limit = int(text)
+        else:
+            problems["limit"] = f"must be an integer from 1 to {LIMIT_MAX}, got {_show(raw_limit)}"
+    return limit
 
 
 def _last(query: dict[str, list[str]], name: str) -> str | None:

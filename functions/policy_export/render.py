@@ -24,7 +24,7 @@ from typing import Any
 from functions.policy_export.drift import DRIFT_COLUMNS, DriftReport
 from functions.policy_export.model import COLUMNS, ExportResult
 from functions.policy_export.paging import PageSpan, select_span, wire_size
-from shared import jsontext
+from shared.logs import jsontext
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -236,6 +236,8 @@ def _object(pairs: list[tuple[str, str]]) -> str:
 # -- pages ------------------------------------------------------------------------------------------------------
 
 
+# Over 60 lines on purpose: the byte budget (errors' share, worst-case overhead, the span, the final check)
+# shares its closures (fragment, meta_for); cut, that state would travel between helpers.
 def render_page(
     doc: Document,
     offset: int,

@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from shared.rules import RuleSet, load_rules
 
-if TYPE_CHECKING:
-    from functions.policy_export.settings import ExportSettings
+
+class RuleSettings(Protocol):
+    """What the rules are read from (ExportSettings); a protocol, so settings.py may import this module."""
+
+    @property
+    def sync_rules(self) -> str | None: ...
+
+    @property
+    def sync_rules_file(self) -> str | None: ...
 
 
-def rules_for(settings: ExportSettings) -> RuleSet:
+def rules_for(settings: RuleSettings) -> RuleSet:
     """The configured rules; ConfigError (listing every problem) if they are missing or invalid."""
     return _load(settings.sync_rules, settings.sync_rules_file)
 

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 from functions.policy_export.model import RepoRef
 from functions.policy_export.params import ExportQuery, RepoPattern
-from shared.client import SwrClient
-from shared.errors import ApiError, DeadlineExceeded, NotFound, SwrSyncError, TransportError
-from shared.logs import get_logger
+from shared.logs.logs import get_logger
+from shared.swr.client import SwrClient
+from shared.swr.errors import ApiError, DeadlineExceeded, NotFound, SwrSyncError, TransportError
 
 
 class ScopeError(Exception):

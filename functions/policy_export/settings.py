@@ -6,9 +6,9 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, model_validator
 
-from shared.config import SwrSettings
-from shared.errors import ConfigError
+from shared.runtime.config import SwrSettings
 from shared.runtime.credentials import BEARER_TOKEN_MIN_LEN
+from shared.swr.errors import ConfigError
 
 MAX_BYTES_MIN = 4096
 MAX_BYTES_MAX = 6_000_000  # FunctionGraph's synchronous response limit (6 MB)

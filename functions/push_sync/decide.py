@@ -6,9 +6,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from functions.push_sync.model import PushEvent
-from shared.batching import SyncItem
 from shared.rules import Match, RuleSet, Target
-from shared.selection import TagInfo
+from shared.rules.selection import TagInfo
+from shared.sync.batching import SyncItem
 
 
 @dataclass(frozen=True)

@@ -11,11 +11,11 @@ from collections.abc import Iterable
 from datetime import datetime, timezone
 from typing import Any, Protocol
 
-from shared.batching import GroupOutcome
-from shared.intents import Intent, intent_id, record
-from shared.logs import get_logger
-from shared.redact import clip
+from shared.logs.logs import get_logger
+from shared.logs.redact import clip
 from shared.state import StateStore, StateUnavailable, get_state
+from shared.state.intents import Intent, intent_id, record
+from shared.sync.batching import GroupOutcome
 
 # Senders that redeliver a non-2xx answer forever (their queue waits behind it): a permanent failure recorded as
 # a failed intent is answered 200 with the failure named in the body. The others keep their 4xx (they give up).

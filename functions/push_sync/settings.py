@@ -6,10 +6,10 @@ import re
 
 from pydantic import Field, PrivateAttr, model_validator
 
-from shared.config import SwrSettings
-from shared.errors import ConfigError
 from shared.rules import RuleSet, load_rules
+from shared.runtime.config import SwrSettings
 from shared.state.config import redis_url_problems
+from shared.swr.errors import ConfigError
 
 MIB = 1024 * 1024
 _HEADER_NAME = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}")

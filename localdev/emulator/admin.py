@@ -7,7 +7,7 @@ import re
 from datetime import timedelta
 from typing import Any
 
-from shared.names import InvalidName
+from shared.swr.names import InvalidName
 
 from . import webhooks
 from .faults import FaultError

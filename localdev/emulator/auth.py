@@ -6,7 +6,7 @@ Token problems answer 401 in SWR's list shape; signature problems answer 401 in 
 
 from __future__ import annotations
 
-from shared import signer
+from shared.swr import signer
 
 from .state import EmulatorState, User
 from .wire import UNAUTHORIZED, Problem, Request

@@ -15,7 +15,7 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from shared.redact import redact, scrub
+from shared.logs.redact import redact, scrub
 
 from . import admin, iam, swr_api
 from .auth import authenticate

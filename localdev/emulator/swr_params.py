@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.names import InvalidName, validate_namespace, validate_repository
+from shared.swr.names import InvalidName, validate_namespace, validate_repository
 
 from .state import EmulatorState, RepoRecord
 from .wire import INVALID_PARAM, NAMESPACE_NOT_FOUND, REPO_NOT_FOUND, Problem, Request

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.models import TAG_RE
+from shared.swr.models import TAG_RE
 
 from .state import EmulatorState, StateError
 from .swr_params import (

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from shared.redact import scrub
+from shared.logs.redact import scrub
 
 MANIFEST_V2 = "application/vnd.docker.distribution.manifest.v2+json"
 DEFAULT_TIMEOUT = 3.0  # Harbor's webhook_job_http_client_timeout default

@@ -13,11 +13,11 @@ import uuid
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
-from shared import logs
-from shared.config import env_lookup, load_settings
-from shared.errors import ConfigError
+from shared.logs import logs
 from shared.runtime import functiongraph, openfaas
+from shared.runtime.config import env_lookup, load_settings
 from shared.runtime.model import Invocation, Response
+from shared.swr.errors import ConfigError
 
 S = TypeVar("S")
 CORRELATION_HEADERS = (

@@ -14,7 +14,7 @@ import re
 import uuid
 from typing import Any
 
-from shared import jsontext
+from shared.logs import jsontext
 from shared.runtime.model import Invocation, Request, Response, Trigger
 
 

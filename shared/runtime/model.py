@@ -7,8 +7,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from shared import jsontext
-from shared.redact import scrub
+from shared.logs import jsontext
+from shared.logs.redact import scrub
 
 Trigger = Literal["http", "timer", "event", "smn", "direct"]
 Platform = Literal["functiongraph", "openfaas", "local"]

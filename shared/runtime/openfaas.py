@@ -15,7 +15,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from shared import jsontext
+from shared.logs import jsontext
 from shared.runtime.model import Invocation, Request, Response, Trigger
 
 SECRETS_DIR = "/var/openfaas/secrets"

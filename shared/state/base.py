@@ -18,8 +18,9 @@ from typing import Any, ClassVar, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from shared import jsontext, wirejson
-from shared.logs import get_logger
+from shared.logs import jsontext
+from shared.logs.logs import get_logger
+from shared.swr import wirejson
 
 PREFIX = "swr-sync"
 R = TypeVar("R", bound="StateRecord")

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from pytest_httpserver import HTTPServer
 
-from shared import logs, redact
-from shared.auth import Auth, TokenAuth, clear_token_cache
-from shared.client import SwrClient
-from shared.http import Deadline, RetryPolicy
+from shared.logs import logs, redact
+from shared.swr.auth import Auth, TokenAuth, clear_token_cache
+from shared.swr.client import SwrClient
+from shared.swr.http import Deadline, RetryPolicy
 
 TOKEN = "tok-FOUNDATION-1234567890"
 

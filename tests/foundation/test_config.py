@@ -8,12 +8,12 @@ from typing import Any
 import pytest
 from pydantic import Field, model_validator
 
-from shared.auth import AgencyAuth, AkSkAuth, IamPasswordAuth, TokenAuth
-from shared.config import SwrSettings, env_lookup, load_settings
-from shared.connect import choose_auth, connect, policy
-from shared.errors import ConfigError
 from shared.runtime import functiongraph
+from shared.runtime.config import SwrSettings, env_lookup, load_settings
+from shared.runtime.connect import choose_auth, connect, policy
 from shared.runtime.openfaas import secret_lookup
+from shared.swr.auth import AgencyAuth, AkSkAuth, IamPasswordAuth, TokenAuth
+from shared.swr.errors import ConfigError
 
 
 def _load(env: dict[str, str], model: type[SwrSettings] = SwrSettings, extra: Any = None) -> SwrSettings:
@@ -337,7 +337,7 @@ def test_connect_wires_policy_deadline_and_endpoint() -> None:
 def test_settings_built_without_load_settings_still_register_their_secrets() -> None:
     """Tests and the CLI build settings directly: their secrets are masked in logs all the same."""
     from functions.job_monitor.settings import MonitorSettings
-    from shared.redact import scrub
+    from shared.logs.redact import scrub
 
     MonitorSettings.model_validate(
         {

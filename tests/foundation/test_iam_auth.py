@@ -12,10 +12,10 @@ from freezegun import freeze_time
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from shared.auth import IamPasswordAuth
-from shared.client import SwrClient
-from shared.errors import ApiError, AuthError
-from shared.http import Deadline, RetryPolicy, UrllibTransport
+from shared.swr.auth import IamPasswordAuth
+from shared.swr.client import SwrClient
+from shared.swr.errors import ApiError, AuthError
+from shared.swr.http import Deadline, RetryPolicy, UrllibTransport
 
 from .conftest import Sleeps
 
@@ -225,7 +225,7 @@ def test_iam_answer_without_subject_token(httpserver: HTTPServer, sleeps: Sleeps
     ],
 )
 def test_expires_at_parsing(expires_at: str | None, expected: datetime) -> None:
-    from shared.auth import _expires_at
+    from shared.swr.auth import _expires_at
 
     assert _expires_at(json.dumps({"token": {"expires_at": expires_at}}).encode(), T0) == expected
     assert _expires_at(b"not json", T0) == T0 + timedelta(hours=23)

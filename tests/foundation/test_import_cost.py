@@ -2,7 +2,7 @@
 
 Known and accepted (see docs/import-cost.md): ``import structlog`` imports ``structlog.stdlib``, which imports
 ``asyncio`` (and with it ``concurrent.futures``, ``ssl``, ``subprocess``), so the full handler path is not checked for
-those; ``shared.client``, which does not log, is.
+those; ``shared.swr.client``, which does not log, is.
 """
 
 from __future__ import annotations
@@ -49,20 +49,22 @@ def _top_level(modules: set[str]) -> set[str]:
 
 
 def test_handler_path_does_not_import_heavy_http_stacks() -> None:
-    modules = imported_modules("import shared.runtime.app, shared.connect")
-    assert {"shared.runtime.app", "shared.connect", "shared.client"} <= modules
+    modules = imported_modules("import shared.runtime.app, shared.runtime.connect")
+    assert {"shared.runtime.app", "shared.runtime.connect", "shared.swr.client"} <= modules
     assert not _top_level(modules) & set(HEAVY_HTTP)
 
 
 def test_client_needs_no_asyncio_threads_pool_or_logging_stack() -> None:
-    modules = imported_modules("import shared.client, shared.auth, shared.http, shared.signer, shared.names")
+    modules = imported_modules(
+        "import shared.swr.client, shared.swr.auth, shared.swr.http, shared.swr.signer, shared.swr.names"
+    )
     assert not _top_level(modules) & set(HEAVY_HTTP)
     for name in ("asyncio", "concurrent.futures", "structlog", "logging", "multiprocessing"):
-        assert name not in modules, f"shared.client imports {name}"
+        assert name not in modules, f"shared.swr.client imports {name}"
 
 
 def test_signer_and_names_are_stdlib_only() -> None:
-    modules = imported_modules("import shared.signer, shared.names, shared.redact")
+    modules = imported_modules("import shared.swr.signer, shared.swr.names, shared.logs.redact")
     assert not {"pydantic", "structlog", "asyncio", "urllib.request", "http.client"} & modules
 
 

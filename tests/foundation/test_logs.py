@@ -8,8 +8,8 @@ import re
 
 import pytest
 
-from shared import logs
-from shared.redact import MASK, is_secret_key, redact, register_secret, scrub
+from shared.logs import logs
+from shared.logs.redact import MASK, is_secret_key, redact, register_secret, scrub
 
 from .conftest import LogCapture
 

@@ -15,10 +15,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pytest_httpserver import HTTPServer
 
-from shared import signer
-from shared.client import SwrClient
-from shared.models import SyncImagesRequest, SyncRepoRequest
-from shared.names import (
+from shared.swr import signer
+from shared.swr.client import SwrClient
+from shared.swr.models import SyncImagesRequest, SyncRepoRequest
+from shared.swr.names import (
     NAMESPACE_MAX,
     REPOSITORY_MAX,
     InvalidName,

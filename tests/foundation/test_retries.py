@@ -15,10 +15,10 @@ import pytest
 from freezegun import freeze_time
 from pytest_httpserver import HTTPServer
 
-from shared.auth import TokenAuth
-from shared.client import SwrClient
-from shared.errors import ApiError, AuthError, DeadlineExceeded, NotFound, TransportError
-from shared.http import (
+from shared.swr.auth import TokenAuth
+from shared.swr.client import SwrClient
+from shared.swr.errors import ApiError, AuthError, DeadlineExceeded, NotFound, TransportError
+from shared.swr.http import (
     BUSY_CODE,
     CallStats,
     Deadline,
@@ -29,7 +29,7 @@ from shared.http import (
     error_from_response,
     retry_after_seconds,
 )
-from shared.models import parse_error_body
+from shared.swr.models import parse_error_body
 
 from .conftest import MaxJitter, Sleeps
 
@@ -528,7 +528,7 @@ def test_transport_error_then_success(httpserver: HTTPServer, sleeps: Sleeps) ->
 
     class Flaky:
         def __init__(self) -> None:
-            from shared.http import UrllibTransport
+            from shared.swr.http import UrllibTransport
 
             self.real = UrllibTransport()
 
@@ -571,7 +571,7 @@ def test_call_stats_count_exactly_across_threads_and_give_deltas() -> None:
     counts of its own part of the run."""
     import threading
 
-    from shared.http import CallStats
+    from shared.swr.http import CallStats
 
     stats = CallStats(requests=5)
     before = stats.snapshot()

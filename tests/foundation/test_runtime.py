@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
-from shared.config import SwrSettings
-from shared.errors import ConfigError
 from shared.runtime import functiongraph, openfaas
 from shared.runtime.app import FunctionApp
+from shared.runtime.config import SwrSettings
 from shared.runtime.model import Invocation, Request, Response
+from shared.swr.errors import ConfigError
 
 from .conftest import LogCapture
 
@@ -507,7 +507,7 @@ def test_handler_returning_a_non_response_is_a_500(
 def test_log_context_is_cleared_after_the_invocation(
     env: pytest.MonkeyPatch, captured_logs: LogCapture
 ) -> None:
-    from shared import logs
+    from shared.logs import logs
 
     app = FunctionApp("f", SwrSettings, _ok)
     app.functiongraph_handler(apig_event(), FgContext("rid-ctx"))
@@ -516,7 +516,7 @@ def test_log_context_is_cleared_after_the_invocation(
 
 
 def test_log_level_from_settings(env: pytest.MonkeyPatch, captured_logs: LogCapture) -> None:
-    from shared import logs
+    from shared.logs import logs
 
     env.setenv("LOG_LEVEL", "WARNING")
 

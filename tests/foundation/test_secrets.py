@@ -8,14 +8,14 @@ from collections.abc import Iterator
 import pytest
 from pytest_httpserver import HTTPServer
 
-from shared import logs, redact
-from shared.auth import AkSkAuth, IamPasswordAuth, TokenAuth
-from shared.client import SwrClient
-from shared.config import SwrSettings, env_lookup, load_settings
-from shared.connect import connect
-from shared.errors import ConfigError, SwrSyncError
-from shared.http import RetryPolicy, UrllibTransport
-from shared.models import SyncImagesRequest
+from shared.logs import logs, redact
+from shared.runtime.config import SwrSettings, env_lookup, load_settings
+from shared.runtime.connect import connect
+from shared.swr.auth import AkSkAuth, IamPasswordAuth, TokenAuth
+from shared.swr.client import SwrClient
+from shared.swr.errors import ConfigError, SwrSyncError
+from shared.swr.http import RetryPolicy, UrllibTransport
+from shared.swr.models import SyncImagesRequest
 
 from .conftest import LogCapture, MaxJitter, Sleeps
 

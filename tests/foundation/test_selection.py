@@ -1,4 +1,4 @@
-"""Tag selection by version (shared/selection.py) and its use by the rules and by push-sync."""
+"""Tag selection by version (shared/rules/selection.py) and its use by the rules and by push-sync."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 
 from functions.push_sync.decide import decide
 from functions.push_sync.model import PushEvent
-from shared.errors import ConfigError
 from shared.rules import RuleSet
-from shared.selection import TagInfo, VersionSelection, newest_first, order_key, parse_version
+from shared.rules.selection import TagInfo, VersionSelection, newest_first, order_key, parse_version
+from shared.swr.errors import ConfigError
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 

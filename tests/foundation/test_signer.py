@@ -12,10 +12,10 @@ from freezegun import freeze_time
 from pytest_httpserver import HTTPServer
 from werkzeug import Request
 
-from shared import signer
-from shared.auth import AgencyAuth, AkSkAuth
-from shared.client import SwrClient
-from shared.models import SyncImagesRequest
+from shared.swr import signer
+from shared.swr.auth import AgencyAuth, AkSkAuth
+from shared.swr.client import SwrClient
+from shared.swr.models import SyncImagesRequest
 
 AK, SK = "AKEXAMPLE", "SKEXAMPLE"
 HOST = "swr-api.cn-north-4.myhuaweicloud.com"

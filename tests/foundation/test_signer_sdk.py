@@ -1,4 +1,4 @@
-"""shared/signer.py against the official SDK's signer (huaweicloudsdkcore, a test-only dependency pinned in the
+"""shared/swr/signer.py against the official SDK's signer (huaweicloudsdkcore, a test-only dependency pinned in the
 dev extras): thousands of generated requests signed by both, with identical canonical requests, SignedHeaders,
 signatures and headers as sent. The generator covers what a request could hold, not only what is sent today:
 header names with ``_``, names equal but for case, non-JSON Content-Types (the ``UNSIGNED-PAYLOAD`` rule),
@@ -16,7 +16,7 @@ from huaweicloudsdkcore.signer import signer as sdk_signer
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shared import signer
+from shared.swr import signer
 
 AK, SK = "AKEXAMPLE", "SKEXAMPLE"
 HOST = "swr-api.cn-north-4.myhuaweicloud.com"

@@ -9,9 +9,9 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from shared.client import USER_AGENT, SwrClient
-from shared.errors import TransportError
-from shared.models import ContentRange, SyncImagesRequest, SyncRepoRequest, SyncStatus
+from shared.swr.client import USER_AGENT, SwrClient
+from shared.swr.errors import TransportError
+from shared.swr.models import ContentRange, SyncImagesRequest, SyncRepoRequest, SyncStatus
 
 from .conftest import TOKEN, raw_uris
 
@@ -231,7 +231,7 @@ def test_list_tags_and_regions(httpserver: HTTPServer, make_client: Callable[...
 
 
 def test_endpoint_path_prefix_is_kept(httpserver: HTTPServer) -> None:
-    from shared.auth import TokenAuth
+    from shared.swr.auth import TokenAuth
 
     httpserver.expect_request("/prefix/v2/manage/regions").respond_with_json([])
     client = SwrClient(httpserver.url_for("/prefix/"), TokenAuth(TOKEN))

@@ -14,8 +14,7 @@ import pytest
 
 from localdev.local_stack import LocalStack
 from localdev.registry import FUNCTIONS, load
-from shared import intents
-from shared.state import get_state, reset_states
+from shared.state import get_state, intents, reset_states
 
 HOSTILE_REPO = "<script>window.pwned=1</script>"
 HOSTILE_REASON = '<img src=x onerror="window.pwned=2"><b>boom</b>'

@@ -11,7 +11,7 @@ import pytest
 
 from functions.job_monitor.health import links
 from localdev.local_stack import DEMO_MONITOR_TOKEN, LocalStack
-from shared import logs
+from shared.logs import logs
 from tests.health.conftest import HOSTILE_REASON, HOSTILE_REPO, fetch
 
 BEARER = {"Authorization": f"Bearer {DEMO_MONITOR_TOKEN}"}

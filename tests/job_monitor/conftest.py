@@ -11,13 +11,14 @@ from typing import Any
 import pytest
 
 from functions.job_monitor.alerts import REPEAT_GUARD
-from functions.job_monitor.app import Overrides, build_sinks, options, run_monitor
+from functions.job_monitor.run import build_sinks, run_monitor
 from functions.job_monitor.settings import MonitorSettings
+from functions.job_monitor.trigger import Overrides, options
 from localdev.emulator import Emulator
-from shared import logs
-from shared.connect import connect
-from shared.http import Deadline
+from shared.logs import logs
+from shared.runtime.connect import connect
 from shared.state import reset_states
+from shared.swr.http import Deadline
 from tests.conftest import EMULATOR_TOKEN
 
 T0 = datetime(2025, 6, 2, 12, 0, 0, tzinfo=timezone.utc)

@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 
-from functions.job_monitor.app import BadRequest, Overrides, options, parse_overrides
 from functions.job_monitor.classify import (
     DISABLED,
     EXHAUSTED,
@@ -30,10 +29,11 @@ from functions.job_monitor.classify import (
     systemic_groups,
 )
 from functions.job_monitor.settings import MonitorSettings
-from shared.config import load_settings
-from shared.errors import ConfigError
-from shared.models import SyncJob
+from functions.job_monitor.trigger import BadRequest, Overrides, options, parse_overrides
+from shared.runtime.config import load_settings
 from shared.runtime.model import Invocation, Request
+from shared.swr.errors import ConfigError
+from shared.swr.models import SyncJob
 
 NOW = datetime(2025, 6, 2, 12, 0, 0, tzinfo=timezone.utc)
 POLICY = Policy(
@@ -330,7 +330,7 @@ def test_an_undocumented_status_is_read_not_rejected_and_ends_up_stuck():
     """Live SWR may send a status the docs do not list: the page still parses, and the key is never ok."""
     from datetime import datetime, timedelta, timezone
 
-    from shared.models import SyncJob, SyncStatus
+    from shared.swr.models import SyncJob, SyncStatus
 
     created = datetime(2026, 1, 1, tzinfo=timezone.utc)
     job = SyncJob.model_validate(

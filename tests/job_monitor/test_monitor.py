@@ -10,7 +10,7 @@ import pytest
 from freezegun import freeze_time
 from pytest_httpserver import HTTPServer
 
-from shared.http import Deadline
+from shared.swr.http import Deadline
 from tests.job_monitor.conftest import DST, DST2, T0, Harness
 
 

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from functions.job_monitor.proof import decide
-from shared.intents import Intent
-from shared.models import SyncJob, Tag
+from functions.job_monitor.evidence import decide
+from shared.state.intents import Intent
+from shared.swr.models import SyncJob, Tag
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=timezone.utc)
 D1, D2 = "sha256:" + "11" * 32, "sha256:" + "22" * 32

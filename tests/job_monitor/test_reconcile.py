@@ -13,8 +13,8 @@ from functions.job_monitor.reconcile import cli
 from functions.job_monitor.reconcile.run import MemoryMemo, Outcome, Repo, reconcile
 from functions.job_monitor.reconcile.wiring import ReconcileSettings, clients, select_repos
 from localdev.emulator import Emulator
-from shared import logs
-from shared.http import Deadline
+from shared.logs import logs
+from shared.swr.http import Deadline
 from tests.conftest import EMULATOR_TOKEN
 
 SRC, DST, DST2 = "cn-north-4", "ap-southeast-1", "ap-southeast-3"
@@ -243,8 +243,7 @@ def test_the_function_plans_by_default(emu: Emulator, monitor: Any) -> None:
 def test_the_function_applies_records_intents_and_the_monitor_proves_them(
     emu: Emulator, monitor: Any
 ) -> None:
-    from shared import intents
-    from shared.state import get_state
+    from shared.state import get_state, intents
 
     status, answer = monitor({"mode": "reconcile", "apply": True})
     assert status == 200 and answer["triggered"] == 10 and answer["calls"] == 3

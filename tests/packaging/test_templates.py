@@ -16,9 +16,9 @@ import pytest
 
 from localdev.packager.build import FUNCTIONS, PROJECT_ROOT, code_zip_name
 from localdev.packager.wheels import Target
-from shared.config import load_settings
-from shared.errors import ConfigError
+from shared.runtime.config import load_settings
 from shared.runtime.openfaas import parse_duration
+from shared.swr.errors import ConfigError
 from tests.packaging import yamlsubset
 from tests.packaging.conftest import (
     Build,
@@ -187,7 +187,7 @@ def test_stack_environment_and_secrets(function: str) -> None:
             continue
         assert name in known or documented(name), f"{name}: not a setting of {function} nor documented"
     secrets = fn.get("secrets") or []
-    from shared.config import SECRET_VARS
+    from shared.runtime.config import SECRET_VARS
 
     values: dict[str, str] = dict(env)
     for secret in secrets:

@@ -17,7 +17,7 @@ from tests.policy_export.conftest import BIG_NS, SMALL_NS, Seeded, rows_of
 
 @pytest.fixture
 def cli_env(export_env: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
-    from shared import logs
+    from shared.logs import logs
 
     export_env.delenv("EXPORT_TOKEN")  # the CLI needs no bearer token
     yield export_env

@@ -138,8 +138,8 @@ def test_fetch_is_concurrent_and_bounded(call: Caller, seeded: Seeded, emulator,
 def test_fetch_policies_reports_max_in_flight(emulator, seeded: Seeded) -> None:
     from functions.policy_export.fetch import fetch_policies
     from functions.policy_export.model import RepoRef
-    from shared.auth import TokenAuth
-    from shared.client import SwrClient
+    from shared.swr.auth import TokenAuth
+    from shared.swr.client import SwrClient
 
     emulator.state.add_fault(r"/sync_repo$", method="GET", delay=0.02, times=None)
     client = SwrClient(emulator.url, TokenAuth(EMULATOR_TOKEN))
@@ -157,8 +157,8 @@ def test_fetch_policies_reports_max_in_flight(emulator, seeded: Seeded) -> None:
 def test_sequential_when_concurrency_is_one(emulator, seeded: Seeded) -> None:
     from functions.policy_export.fetch import fetch_policies
     from functions.policy_export.model import RepoRef
-    from shared.auth import TokenAuth
-    from shared.client import SwrClient
+    from shared.swr.auth import TokenAuth
+    from shared.swr.client import SwrClient
 
     client = SwrClient(emulator.url, TokenAuth(EMULATOR_TOKEN))
     outcome = fetch_policies(client, [RepoRef(SMALL_NS, f"svc-{i:02d}") for i in range(10)], concurrency=1)

@@ -21,7 +21,7 @@ from functions.policy_export.params import (
     split_commas,
 )
 from functions.policy_export.render import build_document, render_page, safe_cell
-from shared.errors import ApiError, DeadlineExceeded, TransportError
+from shared.swr.errors import ApiError, DeadlineExceeded, TransportError
 
 # -- params -----------------------------------------------------------------------------------------------------
 
@@ -278,8 +278,8 @@ def test_fetch_error_kinds() -> None:
 
 def test_settings_list_every_problem() -> None:
     from functions.policy_export.settings import FunctionSettings
-    from shared.config import load_settings
-    from shared.errors import ConfigError
+    from shared.runtime.config import load_settings
+    from shared.swr.errors import ConfigError
 
     env = {"EXPORT_CONCURRENCY": "0", "EXPORT_MAX_BYTES": "7000000", "SYNC_RULES": "not json"}
     with pytest.raises(ConfigError) as err:
@@ -291,7 +291,7 @@ def test_settings_list_every_problem() -> None:
 
 def test_settings_defaults() -> None:
     from functions.policy_export.settings import ExportSettings, FunctionSettings
-    from shared.config import load_settings
+    from shared.runtime.config import load_settings
 
     env = {"SWR_REGION": "cn-north-4", "EXPORT_TOKEN": "t" * 16}
     settings = load_settings(FunctionSettings, env.get)
@@ -311,7 +311,7 @@ def test_index_import_is_light() -> None:
     code = (
         "import sys, functions.policy_export.index as i; "
         "heavy = [m for m in ('functions.policy_export.app', 'functions.policy_export.export', "
-        "'functions.policy_export.render', 'functions.policy_export.fetch', 'shared.client', 'shared.rules') "
+        "'functions.policy_export.render', 'functions.policy_export.fetch', 'shared.swr.client', 'shared.rules') "
         "if m in sys.modules]; print(heavy); assert callable(i.handler) and callable(i.handle)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

@@ -11,14 +11,15 @@ from typing import Any
 import pytest
 
 from functions.job_monitor import durable
-from functions.job_monitor.app import Overrides, build_sinks, options, run_monitor
+from functions.job_monitor.run import build_sinks, run_monitor
 from functions.job_monitor.settings import MonitorSettings
+from functions.job_monitor.trigger import Overrides, options
 from functions.push_sync import idempotency
 from localdev.emulator import Emulator
-from shared import logs
-from shared.connect import connect
-from shared.intents import Intent
+from shared.logs import logs
+from shared.runtime.connect import connect
 from shared.state import StateStore, get_state, reset_states
+from shared.state.intents import Intent
 from tests.conftest import EMULATOR_TOKEN
 from tests.push_sync.conftest import Caller, make_settings, redis_server, redis_url
 
@@ -91,7 +92,7 @@ class Stack:
         return data
 
     def intents(self) -> list[Intent]:
-        from shared.intents import OPEN_INDEX
+        from shared.state.intents import OPEN_INDEX
 
         ids = [m for m, _ in self.store.index_oldest(OPEN_INDEX, 10_000)]
         return [i for i in (self.store.read(Intent, m) for m in ids) if i is not None]

@@ -20,9 +20,9 @@ from functions.push_sync.app import handle
 from functions.push_sync.detect import parse_payload
 from functions.push_sync.model import ParseResult
 from functions.push_sync.settings import PushSyncSettings
-from shared import logs
-from shared.config import env_lookup, load_settings
+from shared.logs import logs
 from shared.runtime.app import FunctionApp
+from shared.runtime.config import env_lookup, load_settings
 from shared.runtime.model import Invocation, Request, Response
 from tests.conftest import EMULATOR_TOKEN
 

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from functions.push_sync.webhook_auth import authenticate, signature
-from shared.errors import ConfigError
 from shared.runtime.model import Request
+from shared.swr.errors import ConfigError
 from tests.push_sync.conftest import SECRET, Caller, body_of, make_settings, sync_calls
 
 BODY = json.dumps(

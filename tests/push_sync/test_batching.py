@@ -1,4 +1,4 @@
-"""shared.batching: grouping and bounded-concurrency execution."""
+"""shared.sync.batching: grouping and bounded-concurrency execution."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import time
 import pytest
 import structlog
 
-from shared.batching import GroupOutcome, SyncGroup, SyncItem, group_syncs, run_groups, sync_call
-from shared.errors import ApiError, TransportError
 from shared.rules import Target
+from shared.swr.errors import ApiError, TransportError
+from shared.sync.batching import GroupOutcome, SyncGroup, SyncItem, group_syncs, run_groups, sync_call
 
 A = ("demo", "team/app")
 

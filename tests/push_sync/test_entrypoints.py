@@ -170,7 +170,7 @@ def test_real_webhook_delivery_from_the_emulator(app_env: Any, fmt: str) -> None
 def test_cold_start_imports_stay_light() -> None:
     code = (
         "import sys, functions.push_sync.index\n"
-        "heavy = [m for m in ('redis', 'concurrent.futures.thread', 'shared.connect', 'shared.client') if m in sys.modules]\n"
+        "heavy = [m for m in ('redis', 'concurrent.futures.thread', 'shared.runtime.connect', 'shared.swr.client') if m in sys.modules]\n"
         "print(heavy)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

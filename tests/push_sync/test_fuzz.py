@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from functions.push_sync.detect import parse_payload
 from functions.push_sync.model import PayloadError
-from shared import logs
+from shared.logs import logs
 from tests.push_sync.conftest import Caller, make_settings, sync_calls
 
 FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

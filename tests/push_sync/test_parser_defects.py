@@ -12,7 +12,7 @@ import pytest
 
 from functions.push_sync.detect import parse_payload
 from functions.push_sync.model import PayloadError
-from shared import logs
+from shared.logs import logs
 from tests.push_sync.conftest import Caller, body_of, load, parse, pushes, sync_calls
 
 SHA256 = "sha256:" + "ab" * 32

@@ -14,7 +14,7 @@ import pytest
 from functions.push_sync import cehttp
 from functions.push_sync.detect import detect, parse_payload
 from functions.push_sync.model import PayloadError
-from shared.names import encode_repository
+from shared.swr.names import encode_repository
 from tests.push_sync.conftest import EVENTS, Caller, body_of, sync_calls
 
 FIXTURES = Path(__file__).parent / "fixtures"

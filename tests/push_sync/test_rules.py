@@ -11,8 +11,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shared.config import env_lookup, load_settings
-from shared.errors import ConfigError
 from shared.rules import (
     MAX_REGEX_LEN,
     Match,
@@ -23,6 +21,8 @@ from shared.rules import (
     compile_regex,
     load_rules,
 )
+from shared.runtime.config import env_lookup, load_settings
+from shared.swr.errors import ConfigError
 from tests.push_sync.conftest import base_env
 
 T1 = {"region": "ap-southeast-1", "namespace": "demo"}

@@ -26,10 +26,10 @@ with atheris.instrument_imports():
     from functions.push_sync.detect import parse_payload
     from functions.push_sync.model import PayloadError
     from functions.push_sync.webhook_auth import authenticate, signature
-    from shared import names
-    from shared.models import TAG_RE
     from shared.rules import RuleSet
     from shared.runtime.model import Request
+    from shared.swr import names
+    from shared.swr.models import TAG_RE
 
 RULES = RuleSet.parse('[{"namespace": "*", "targets": [{"region": "ap-southeast-1", "namespace": "demo"}]}]')
 SECRET = "atheris-webhook-secret"

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, settings
 
-from shared import logs
+from shared.logs import logs
 from tests.reliability import figures
 
 _COMMON: dict[str, Any] = {

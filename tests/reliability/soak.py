@@ -202,7 +202,7 @@ def run_soak(
     """Run the soak in this process (starts and stops a LocalStack; the environment is restored)."""
     from functions.push_sync import idempotency
     from localdev.local_stack import DEMO_WEBHOOK_SECRET, LocalStack
-    from shared import logs
+    from shared.logs import logs
     from tests.reliability.support import reset_functions
 
     rng = random.Random(seed)

@@ -22,7 +22,7 @@ import pytest
 
 from localdev.context import FunctionGraphContext
 from localdev.emulator import Emulator
-from shared.http import HttpRequest, HttpResponse, Transport
+from shared.swr.http import HttpRequest, HttpResponse, Transport
 
 SOURCE = "cn-north-4"
 DST = "ap-southeast-1"
@@ -61,7 +61,7 @@ def reset_functions() -> None:
     from functions.policy_export import index as export_index
     from functions.push_sync import idempotency
     from functions.push_sync import index as push_index
-    from shared.auth import clear_token_cache
+    from shared.swr.auth import clear_token_cache
 
     for app in (push_index.APP, monitor_index.APP, export_index.APP):
         app.reset()
@@ -312,10 +312,10 @@ def expire_tokens_mid_run(
     monkeypatch: pytest.MonkeyPatch, emulator: Emulator, part: str = "/v2/", after: int = 1
 ) -> ExpiringTransport:
     """Route every function's SWR and IAM traffic through an :class:`ExpiringTransport`."""
-    import shared.connect
+    import shared.runtime.connect
 
-    transport = ExpiringTransport(shared.connect._TRANSPORT, emulator, part, after)
-    monkeypatch.setattr(shared.connect, "_TRANSPORT", transport)
+    transport = ExpiringTransport(shared.runtime.connect._TRANSPORT, emulator, part, after)
+    monkeypatch.setattr(shared.runtime.connect, "_TRANSPORT", transport)
     return transport
 
 

@@ -15,17 +15,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pytest_httpserver import HTTPServer
 
-from functions.job_monitor.alerts import _platform_error
-from functions.job_monitor.app import BadRequest, parse_overrides
+from functions.job_monitor.sinks import _platform_error
+from functions.job_monitor.trigger import BadRequest, parse_overrides
 from functions.policy_export.paging import Cursor, CursorError
 from functions.push_sync.idempotency import RedisStore
-from shared import wirejson
-from shared.auth import IamPasswordAuth, TokenAuth, clear_token_cache
-from shared.client import SwrClient
-from shared.errors import ApiError, TransportError
-from shared.http import Deadline, RetryPolicy, UrllibTransport
-from shared.models import parse_error_body
 from shared.runtime.model import Invocation, Request
+from shared.swr import wirejson
+from shared.swr.auth import IamPasswordAuth, TokenAuth, clear_token_cache
+from shared.swr.client import SwrClient
+from shared.swr.errors import ApiError, TransportError
+from shared.swr.http import Deadline, RetryPolicy, UrllibTransport
+from shared.swr.models import parse_error_body
 
 TOKEN = "any-json-token-0123456789abcdef"
 

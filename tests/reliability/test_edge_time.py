@@ -14,13 +14,15 @@ from hypothesis import strategies as st
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from functions.job_monitor.app import Overrides, build_sinks, options, run_monitor
+from functions.job_monitor.run import build_sinks, run_monitor
 from functions.job_monitor.settings import MonitorSettings
-from shared import logs, timeutil
-from shared.auth import IamPasswordAuth, clear_token_cache
-from shared.connect import connect
-from shared.http import MAX_RETRY_AFTER, Deadline, UrllibTransport, retry_after_seconds
-from shared.models import SyncJob
+from functions.job_monitor.trigger import Overrides, options
+from shared.logs import logs
+from shared.runtime.connect import connect
+from shared.swr import timeutil
+from shared.swr.auth import IamPasswordAuth, clear_token_cache
+from shared.swr.http import MAX_RETRY_AFTER, Deadline, UrllibTransport, retry_after_seconds
+from shared.swr.models import SyncJob
 
 TOKEN = "edge-time-token-0123456789abcdef"
 

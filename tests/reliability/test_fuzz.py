@@ -2,7 +2,7 @@
 
 Arbitrary bytes and arbitrary JSON must give a 4xx with a message, or a clean ignore: never an exception, never a
 5xx. Targets: every push-sync parser (``functions/push_sync/parsers/*``), the detector, the name validator and
-encoder (``shared.names``), policy-export's query parser and cursor, job-monitor's override parser (TIMER
+encoder (``shared.swr.names``), policy-export's query parser and cursor, job-monitor's override parser (TIMER
 ``user_event`` and manual HTTP body), and the FunctionGraph / OpenFaaS adapters driving the three functions end to
 end. Examples per property: 200 by default, 10,000 with ``HYPOTHESIS_PROFILE=full`` (see conftest.py).
 """
@@ -42,9 +42,9 @@ from functions.push_sync.parsers import (
 from functions.push_sync.parsers.common import UnreadablePush
 from localdev.context import FunctionGraphContext, OpenFaaSEvent
 from localdev.emulator import Emulator
-from shared import names
-from shared.models import TAG_RE
 from shared.runtime import functiongraph, openfaas
+from shared.swr import names
+from shared.swr.models import TAG_RE
 from tests.reliability import figures
 from tests.reliability.conftest import FUZZ
 from tests.reliability.support import (
@@ -216,7 +216,7 @@ def test_detector_never_raises(body: bytes, ce: bool, ce_type: str) -> None:
         check_error(err)
 
 
-# -- shared.names ---------------------------------------------------------------------------------------------
+# -- shared.swr.names ---------------------------------------------------------------------------------------------
 
 
 @FUZZ
@@ -324,8 +324,8 @@ def _monitor_settings() -> Any:
     http=st.booleans(),
 )
 def test_monitor_override_parser(user_event: str, http: bool) -> None:
-    from functions.job_monitor.app import BadRequest, options, parse_overrides
-    from shared import logs
+    from functions.job_monitor.trigger import BadRequest, options, parse_overrides
+    from shared.logs import logs
     from shared.runtime.model import Invocation, Request
 
     figures.add("fuzz examples run")

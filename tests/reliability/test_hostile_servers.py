@@ -14,13 +14,14 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from functions.job_monitor.alerts import Alert, Delivery, SmnSink, WebhookSink
+from functions.job_monitor.alerts import Alert
+from functions.job_monitor.sinks import Delivery, SmnSink, WebhookSink
 from functions.push_sync.idempotency import RedisStore, StoreUnavailable
-from shared.auth import IamPasswordAuth, TokenAuth, clear_token_cache
-from shared.client import SwrClient
-from shared.errors import SwrSyncError
-from shared.http import Deadline, RetryPolicy, UrllibTransport
 from shared.state.deadline import bounded_by
+from shared.swr.auth import IamPasswordAuth, TokenAuth, clear_token_cache
+from shared.swr.client import SwrClient
+from shared.swr.errors import SwrSyncError
+from shared.swr.http import Deadline, RetryPolicy, UrllibTransport
 from tests.hostile import HTTP_BEHAVIOURS, RESP_BEHAVIOURS, hostile_http, hostile_resp, timed
 from tests.reliability.support import (
     EXPORT_TOKEN,

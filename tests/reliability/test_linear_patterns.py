@@ -126,8 +126,8 @@ def test_the_glob_nfa_matches_exactly_what_the_documented_regex_matches(glob: st
 
 
 def test_a_pattern_the_engine_cannot_run_in_a_manual_monitor_call_is_a_400() -> None:
-    from functions.job_monitor.app import BadRequest, Overrides, options
     from functions.job_monitor.settings import MonitorSettings
+    from functions.job_monitor.trigger import BadRequest, Overrides, options
 
     settings = MonitorSettings.model_validate(
         {"SWR_ENDPOINT": "http://127.0.0.1:9", "SWR_AUTH_TOKEN": "t" * 40, "MONITOR_REPOS": "demo/app"}

@@ -29,7 +29,7 @@ RSS_GROWTH_LIMIT_KIB = 150 * 1024
 @pytest.fixture
 def stack() -> Iterator[Any]:
     from localdev.local_stack import LocalStack
-    from shared import logs
+    from shared.logs import logs
 
     saved = dict(os.environ)
     devnull = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - closed below

@@ -15,17 +15,18 @@ from datetime import datetime, timezone
 
 import pytest
 
-from functions.job_monitor.app import Overrides, build_sinks, options, run_monitor
 from functions.job_monitor.reader import read_repo, scan
+from functions.job_monitor.run import build_sinks, run_monitor
 from functions.job_monitor.scope import RepoRef, resolve
 from functions.job_monitor.settings import MonitorSettings
-from shared import logs
-from shared.auth import TokenAuth
-from shared.client import SwrClient
-from shared.connect import connect
-from shared.errors import TransportError
-from shared.http import Deadline, RetryPolicy
-from shared.paging import ListingIncomplete, PageBudget
+from functions.job_monitor.trigger import Overrides, options
+from shared.logs import logs
+from shared.runtime.connect import connect
+from shared.swr.auth import TokenAuth
+from shared.swr.client import SwrClient
+from shared.swr.errors import TransportError
+from shared.swr.http import Deadline, RetryPolicy
+from shared.swr.paging import ListingIncomplete, PageBudget
 from tests.hostile import HostileServer, hostile_http
 
 TOKEN = "loop-bounds-token-0123456789abcdef"
@@ -138,9 +139,9 @@ def test_a_page_with_far_more_items_than_asked_is_cut_without_decoding_the_rest(
 def test_an_unpaged_list_beyond_the_item_limit_is_refused_not_decoded(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import shared.client
+    import shared.swr.client
 
-    monkeypatch.setattr(shared.client, "MAX_LIST_ITEMS", 1_000)
+    monkeypatch.setattr(shared.swr.client, "MAX_LIST_ITEMS", 1_000)
     with (
         hostile_http("limit_ignoring") as server,
         pytest.raises(TransportError, match="more than 1000 items"),

@@ -25,12 +25,12 @@ from pytest_httpserver import HTTPServer
 
 from localdev.context import FunctionGraphContext, OpenFaaSEvent
 from localdev.emulator import Emulator
-from shared import logs
-from shared.auth import TokenAuth
-from shared.client import SwrClient
-from shared.errors import SwrSyncError
-from shared.http import RetryPolicy
-from shared.models import SyncImagesRequest
+from shared.logs import logs
+from shared.swr.auth import TokenAuth
+from shared.swr.client import SwrClient
+from shared.swr.errors import SwrSyncError
+from shared.swr.http import RetryPolicy
+from shared.swr.models import SyncImagesRequest
 from tests.reliability import figures
 from tests.reliability.support import (
     DST,

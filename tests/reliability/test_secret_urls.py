@@ -10,9 +10,9 @@ import pytest
 
 from functions.job_monitor.settings import MonitorSettings
 from functions.push_sync.settings import PushSyncSettings
-from shared.config import load_settings
-from shared.errors import ConfigError
-from shared.redact import scrub
+from shared.logs.redact import scrub
+from shared.runtime.config import load_settings
+from shared.swr.errors import ConfigError
 
 RULES = '[{"targets": [{"region": "ap-southeast-1", "namespace": "dr"}]}]'
 BASE = {

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from functions.job_monitor.settings import MonitorSettings
-from shared.config import env_lookup, load_settings
-from shared.endpoints import region_endpoint
-from shared.errors import ConfigError
+from shared.runtime.config import env_lookup, load_settings
+from shared.swr.endpoints import region_endpoint
+from shared.swr.errors import ConfigError
 from tests.push_sync.conftest import make_settings
 
 
@@ -66,9 +66,9 @@ def test_the_deprecated_alias_still_works_and_says_so_once(
     import json
 
     from functions.push_sync import intents
-    from shared import logs
-    from shared.intents import OPEN_INDEX
+    from shared.logs import logs
     from shared.state import get_state
+    from shared.state.intents import OPEN_INDEX
     from tests.push_sync.conftest import Caller
 
     monkeypatch.setattr(intents, "_deprecation_logged", False)

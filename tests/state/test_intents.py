@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from shared.intents import OPEN_INDEX, Intent, intent_id, open_intents, record, save
 from shared.state import StateStore
+from shared.state.intents import OPEN_INDEX, Intent, intent_id, open_intents, record, save
 
 T = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
 

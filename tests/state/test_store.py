@@ -14,7 +14,7 @@ from typing import ClassVar
 
 import pytest
 
-from shared import logs
+from shared.logs import logs
 from shared.state import StateRecord, StateStore, StateUnavailable
 from shared.state.memory import MemoryBackend
 

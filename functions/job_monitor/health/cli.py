@@ -24,7 +24,7 @@ def main(argv: list[str]) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exit_:
         return int(exit_.code or 0)
-    from shared.config import env_lookup
+    from shared.runtime.config import env_lookup
 
     lookup = env_lookup()
     secret = lookup("HEALTH_LINK_SECRET") or lookup("MONITOR_TOKEN")

@@ -6,8 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from functions.job_monitor.health.model import Cell, Health, RunSummary
-from shared import intents
-from shared.state import StateStore, StateUnavailable
+from shared.state import StateStore, StateUnavailable, intents
 
 
 def cell_state(cell: intents.Cell, now: datetime, stuck_after: float) -> str:

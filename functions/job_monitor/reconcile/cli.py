@@ -151,10 +151,10 @@ def main(argv: list[str]) -> int:
     err = sys.stderr
     from functions.job_monitor.reconcile.run import MemoryMemo, reconcile
     from functions.job_monitor.reconcile.wiring import ReconcileSettings, clients, select_repos
-    from shared import logs
-    from shared.config import env_lookup, load_settings
-    from shared.errors import ConfigError, SwrSyncError
-    from shared.http import Deadline
+    from shared.logs import logs
+    from shared.runtime.config import env_lookup, load_settings
+    from shared.swr.errors import ConfigError, SwrSyncError
+    from shared.swr.http import Deadline
 
     logs.configure(os.environ.get("LOG_LEVEL") or "WARNING", stream=err)
     try:

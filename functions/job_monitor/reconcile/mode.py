@@ -17,8 +17,8 @@ from shared.state import StateRecord, StateStore, StateUnavailable
 
 if TYPE_CHECKING:
     from functions.job_monitor.settings import MonitorSettings
-    from shared.batching import SyncGroup
-    from shared.client import SwrClient
+    from shared.swr.client import SwrClient
+    from shared.sync.batching import SyncGroup
 
 MAX_PLANS_IN_ANSWER = 200
 
@@ -47,7 +47,7 @@ class StateMemo:
 
 def record_intents(state: StateStore, source_region: str, now: datetime) -> Any:
     """``on_triggered(group, swr_list)``: an intent per triggered tag, for the monitor to prove."""
-    from shared.intents import Intent, intent_id, record
+    from shared.state.intents import Intent, intent_id, record
 
     def on_triggered(group: SyncGroup, swr_list: list[str]) -> None:
         for tag in group.tags:

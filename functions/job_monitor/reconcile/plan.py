@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shared.rules import RuleSet, Target
-from shared.selection import TagInfo
+from shared.rules.selection import TagInfo
 
 MAX_SKIPPED_SHOWN = 20  # per repository in an answer; the counts are always complete
 

@@ -11,7 +11,7 @@ from functions.job_monitor.settings import MonitorSettings
 from shared.rules import RuleSet
 
 if TYPE_CHECKING:
-    from shared.client import SwrClient
+    from shared.swr.client import SwrClient
 
 
 # The terminal command reads job-monitor's configuration: the same rules, endpoints and state store.
@@ -22,7 +22,7 @@ def clients(
     settings: MonitorSettings, remaining_ms: float | None
 ) -> tuple[SwrClient, Callable[[str], SwrClient]]:
     """The source region's client, and one client per target region (made once, same credentials)."""
-    from shared.connect import connect
+    from shared.runtime.connect import connect
 
     source = connect(settings, remaining_ms)
     made: dict[str, SwrClient] = {}

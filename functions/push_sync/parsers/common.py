@@ -8,9 +8,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from functions.push_sync.model import Ignored, ParseResult, PayloadError, PushEvent, Rejected
-from shared import wirejson
-from shared.models import TAG_RE
-from shared.names import InvalidName, split_full_name, validate_namespace, validate_repository
+from shared.swr import wirejson
+from shared.swr.models import TAG_RE
+from shared.swr.names import InvalidName, split_full_name, validate_namespace, validate_repository
 
 MAX_TEXT = 256  # longest untrusted string kept in answers and logs
 # An OCI digest ``algorithm:encoded`` of the two registered algorithms, lower-case hex (OCI image-spec
@@ -105,6 +105,8 @@ def is_digest_only(tag: str) -> bool:
     return not tag or tag.startswith(DIGEST_ALGORITHMS)
 
 
+# Over 60 lines on purpose: its signature names every field a payload may carry (about 15 lines); the body
+# checks each field once, in order, for every parser.
 def add_push(
     result: ParseResult,
     source: str,

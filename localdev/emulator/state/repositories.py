@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from shared.names import validate_namespace, validate_repository
+from shared.swr.names import validate_namespace, validate_repository
 
 from .accounts import AccountsMixin
 from .common import StateError, random_digest
@@ -97,7 +97,7 @@ class RepositoriesMixin(AccountsMixin):
         size: int | None = None,
     ) -> TagRecord:
         """Seed a tag (creating namespace and repository). No webhook, no auto-sync: see :meth:`push_image`."""
-        from shared.models import TAG_RE
+        from shared.swr.models import TAG_RE
 
         if not isinstance(tag, str) or not TAG_RE.fullmatch(tag):
             raise StateError(f"invalid tag {str(tag)[:130]!r}")

@@ -55,7 +55,7 @@ class WebhookTargetsMixin(StateCore):
 
     @property
     def webhooks(self) -> Listing:
-        from shared.redact import redact
+        from shared.logs.redact import redact
 
         with self.lock:
             return Listing(

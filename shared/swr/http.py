@@ -26,9 +26,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from shared import timeutil
-from shared.errors import ApiError, AuthError, ConfigError, DeadlineExceeded, NotFound, TransportError
-from shared.models import parse_error_body
+from shared.swr import timeutil
+from shared.swr.errors import ApiError, AuthError, ConfigError, DeadlineExceeded, NotFound, TransportError
+from shared.swr.models import parse_error_body
 
 BUSY_CODE = "SVCSTG.SWR.4090023"
 MAX_RESPONSE_BYTES = 16 * 1024 * 1024

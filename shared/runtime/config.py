@@ -17,10 +17,10 @@ from typing import Annotated, Any, Literal, TypeVar, cast
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
-from shared.endpoints import iam_endpoint, swr_endpoint, valid_region
-from shared.errors import ConfigError
-from shared.redact import MASK, is_secret_key, register_secret
-from shared.secreturl import secret_forms
+from shared.logs.redact import MASK, is_secret_key, register_secret
+from shared.swr.endpoints import iam_endpoint, swr_endpoint, valid_region
+from shared.swr.errors import ConfigError
+from shared.swr.secreturl import secret_forms
 
 S = TypeVar("S", bound="BaseSettings")
 AuthMode = Literal["auto", "token", "agency", "password", "aksk"]

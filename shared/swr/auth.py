@@ -17,10 +17,10 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from shared import signer, timeutil, wirejson
-from shared.errors import AuthError
-from shared.http import Deadline, HttpRequest, RetryPolicy, Transport, call_with_retries
-from shared.redact import register_secret
+from shared.logs.redact import register_secret
+from shared.swr import signer, timeutil, wirejson
+from shared.swr.errors import AuthError
+from shared.swr.http import Deadline, HttpRequest, RetryPolicy, Transport, call_with_retries
 
 
 class Auth(Protocol):

@@ -11,10 +11,10 @@ from urllib.parse import quote, urlsplit
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from shared import wirejson
-from shared.auth import Auth
-from shared.errors import TransportError
-from shared.http import (
+from shared.swr import wirejson
+from shared.swr.auth import Auth
+from shared.swr.errors import TransportError
+from shared.swr.http import (
     CallStats,
     Deadline,
     HttpRequest,
@@ -24,7 +24,7 @@ from shared.http import (
     UrllibTransport,
     call_with_retries,
 )
-from shared.models import (
+from shared.swr.models import (
     ContentRange,
     Namespace,
     Region,
@@ -35,8 +35,8 @@ from shared.models import (
     SyncRepoRequest,
     Tag,
 )
-from shared.names import repo_path, validate_namespace
-from shared.paging import ListingIncomplete, PageBudget, Progress
+from shared.swr.names import repo_path, validate_namespace
+from shared.swr.paging import ListingIncomplete, PageBudget, Progress
 
 M = TypeVar("M", bound=BaseModel)
 USER_AGENT = "swr-sync/0.1"

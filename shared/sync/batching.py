@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
-    from shared.client import SwrClient
-    from shared.models import SyncImagesRequest
     from shared.rules import Target
+    from shared.swr.client import SwrClient
+    from shared.swr.models import SyncImagesRequest
 
 DEFAULT_CONCURRENCY = 8
 
@@ -70,7 +70,7 @@ class SyncGroup:
         return GroupKey(self.namespace, self.repository, self.region, self.target_namespace, self.override)
 
     def request(self) -> SyncImagesRequest:
-        from shared.models import SyncImagesRequest
+        from shared.swr.models import SyncImagesRequest
 
         return SyncImagesRequest(
             image_tag=list(self.tags),

@@ -14,12 +14,12 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
-from shared import timeutil
-from shared.names import validate_namespace
-from shared.redact import clip
+from shared.logs.redact import clip
+from shared.swr import timeutil
+from shared.swr.names import validate_namespace
 
 # Every time a server sends: aware UTC (a zone-less value is UTC), clamped at the calendar's ends, and None
-# when it cannot be read: one bad date must not refuse the whole page it is on (see shared.timeutil).
+# when it cannot be read: one bad date must not refuse the whole page it is on (see shared.swr.timeutil).
 EdgeTime = Annotated[datetime | None, BeforeValidator(timeutil.parse)]
 
 
@@ -249,7 +249,7 @@ def parse_error_body(body: bytes) -> ErrorInfo:
     ``{error_code, error_msg, request_id}``, IAM ``{error: {code, message, title}}``. Anything else gives
     an ErrorInfo with the first 200 characters of the text as its message.
     """
-    from shared import wirejson
+    from shared.swr import wirejson
 
     text = body.decode("utf-8", "replace")
     try:

@@ -12,8 +12,8 @@ from typing import Any, TextIO
 
 import structlog
 
-from shared import jsontext
-from shared.redact import mask_secret_keys, scrub
+from shared.logs import jsontext
+from shared.logs.redact import mask_secret_keys, scrub
 
 LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40, "critical": 50}
 _configured: dict[str, Any] = {}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Hashable, Iterable
 
-from shared.errors import SwrSyncError
+from shared.swr.errors import SwrSyncError
 
 
 class ListingIncomplete(SwrSyncError):

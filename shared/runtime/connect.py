@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.auth import AgencyAuth, AkSkAuth, Auth, IamPasswordAuth, TokenAuth
-from shared.client import SwrClient
-from shared.config import SwrSettings
-from shared.errors import ConfigError
-from shared.http import Deadline, RetryPolicy, Transport, UrllibTransport
+from shared.runtime.config import SwrSettings
+from shared.swr.auth import AgencyAuth, AkSkAuth, Auth, IamPasswordAuth, TokenAuth
+from shared.swr.client import SwrClient
+from shared.swr.errors import ConfigError
+from shared.swr.http import Deadline, RetryPolicy, Transport, UrllibTransport
 
 _TRANSPORT = UrllibTransport()
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.redact import clip, scrub
+from shared.logs.redact import clip, scrub
 
 
 class SwrSyncError(Exception):
