@@ -169,16 +169,50 @@ def closure(
 
 
 def installed_requires(name: str) -> list[str] | None:
-    return importlib.metadata.requires(name)
+    """Requires-Dist of an installed package; None for one this venv does not have (a package needed only on
+    another Python, e.g. a backport: the packager checks each downloaded wheel's own metadata afterwards)."""
+    try:
+        return importlib.metadata.requires(name)
+    except importlib.metadata.PackageNotFoundError:
+        return None
 
 
-def runtime(python: str, machine: str, entries: list[Entry] | None = None) -> list[Entry]:
-    """The runtime set for CPython ``python`` on Linux ``machine``: what the packages ship."""
+def missing_requirements(requires_dist: list[str], env: dict[str, str], have: set[str]) -> list[str]:
+    """The requirements of a wheel's METADATA that apply in ``env`` and are not among ``have``."""
+    missing = []
+    for text in requires_dist:
+        req = Requirement(text)
+        if req.marker is not None and not req.marker.evaluate({**env, "extra": ""}):
+            continue
+        if normalise(req.name) not in have:
+            missing.append(str(req))
+    return missing
+
+
+RUNTIME_EXTRAS = ("redis",)  # optional runtime extras a package may carry (STATE_REDIS_URL needs redis-py)
+
+
+def runtime(
+    python: str, machine: str, entries: list[Entry] | None = None, extras: tuple[str, ...] = ()
+) -> list[Entry]:
+    """The runtime set for CPython ``python`` on Linux ``machine``: what the packages ship, with the optional
+    runtime ``extras`` (e.g. ``redis``) when asked."""
     entries = read() if entries is None else entries
-    roots = [r for r in installed_requires(PROJECT) or [] if "extra ==" not in r]
+    unknown = sorted(set(extras) - set(RUNTIME_EXTRAS))
+    if unknown:
+        raise LockError(f"unknown runtime extra(s) {unknown}: choose from {', '.join(RUNTIME_EXTRAS)}")
+    requires = installed_requires(PROJECT) or []
+    roots = [r for r in requires if "extra ==" not in r]
     if not roots:
         raise LockError(f"{PROJECT} is not installed in this venv (make installs it)")
-    return closure(roots, environment(python, machine), entries, installed_requires)
+    env = environment(python, machine)
+    for extra in extras:
+        roots += [
+            str(Requirement(r)).split(";")[0]
+            for r in requires
+            if (req := Requirement(r)).marker is not None and req.marker.evaluate({**env, "extra": extra})
+        ]
+    return closure(roots, env, entries, installed_requires)
 
 
 def sdk(entries: list[Entry] | None = None) -> list[Entry]:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from localdev.packager import openfaas
@@ -47,6 +47,7 @@ from localdev.packager.wheels import (
     PackagingError,
     Pin,
     Target,
+    check_closure,
     ensure_wheels,
     runtime_pins,
     sha256_file,
@@ -81,6 +82,7 @@ class Options:
     offline: bool = False
     project_root: Path = PROJECT_ROOT
     lock: Path | None = None
+    extras: list[str] = field(default_factory=list)  # optional runtime extras shipped too (redis)
     log: Callable[[str], None] = print
 
 
@@ -91,7 +93,7 @@ def build(opts: Options) -> BuildResult:
         raise PackagingError(f"--deps: expected bundled or layer, got {opts.deps!r}")
     for function in opts.functions:
         check_function(root, function)
-    pins = runtime_pins(target, opts.lock)
+    pins = runtime_pins(target, opts.lock, tuple(opts.extras))
     compiler = find_compiler(target, opts.compile_with) if opts.compile else None
     if opts.compile and compiler is None:
         opts.log(
@@ -100,6 +102,7 @@ def build(opts: Options) -> BuildResult:
         )
     compiled = f"cpython-{target.nodot}" if compiler else None
     wheels = ensure_wheels(target, opts.cache_dir, pins, offline=opts.offline)
+    check_closure(wheels, pins, target)
     result = BuildResult(target, opts.deps, compiled, pins, [(w.name, sha256_file(w)) for w in wheels])
 
     out = opts.out

@@ -53,6 +53,13 @@ def parser() -> argparse.ArgumentParser:
         "else pythonX.Y on PATH; without one the zips carry sources only)",
     )
     p.add_argument("--no-compile", action="store_true", help="do not ship .pyc files")
+    p.add_argument(
+        "--extra",
+        action="append",
+        default=[],
+        choices=["redis"],
+        help="also ship an optional runtime extra: redis (redis-py, for STATE_REDIS_URL); repeatable",
+    )
     p.add_argument("--offline", action="store_true", help="never run pip: every wheel must be cached already")
     return p
 
@@ -72,6 +79,7 @@ def main(argv: list[str] | None = None) -> int:
             compile_with=args.compile_with,
             compile=not args.no_compile,
             offline=args.offline,
+            extras=list(dict.fromkeys(args.extra)),
         )
         result = build(opts)
     except PackagingError as err:

@@ -88,11 +88,12 @@ class Pin:
         return f"{self}" + "".join(f" \\\n    --hash={h}" for h in self.hashes) + "\n"
 
 
-def runtime_pins(target: Target, lock: Path | None = None) -> list[Pin]:
-    """The runtime closure of pyproject's dependencies for ``target``, versions and hashes from the one lock."""
+def runtime_pins(target: Target, lock: Path | None = None, extras: tuple[str, ...] = ()) -> list[Pin]:
+    """The runtime closure of pyproject's dependencies (and optional runtime ``extras``) for ``target``,
+    versions and hashes from the one lock."""
     try:
         entries = lockfile.read(lock) if lock else lockfile.read()
-        chosen = lockfile.runtime(target.python, target.machine, entries)
+        chosen = lockfile.runtime(target.python, target.machine, entries, extras)
     except lockfile.LockError as exc:
         raise PackagingError(str(exc)) from exc
     return [Pin(e.name, e.version, e.hashes) for e in chosen]
@@ -219,6 +220,27 @@ def ensure_wheels(
                 f"pip download finished but no wheel fits {target.cache_key} for {', '.join(map(str, missing))}"
             )
     return [found[p] for p in pins]
+
+
+def check_closure(wheels: list[Path], pins: list[Pin], target: Target) -> None:
+    """Every wheel's own Requires-Dist (for the target) is among the pins: the closure computed from this venv's
+    metadata is checked against what actually ships."""
+    have = {p.name for p in pins}
+    env = lockfile.environment(target.python, target.machine)
+    for wheel in wheels:
+        with zipfile.ZipFile(wheel) as zf:
+            name = next((n for n in zf.namelist() if n.endswith(".dist-info/METADATA")), None)
+            text = zf.read(name).decode("utf-8", "replace") if name else ""
+        head = text.replace("\r\n", "\n").partition("\n\n")[0]
+        requires = [
+            line.split(":", 1)[1].strip() for line in head.splitlines() if line.startswith("Requires-Dist:")
+        ]
+        missing = lockfile.missing_requirements(requires, env, have)
+        if missing:
+            raise PackagingError(
+                f"{wheel.name} needs {', '.join(missing)} for CPython {target.python}, not in the shipped set: "
+                "run `make lock` (or report the lock gap)"
+            )
 
 
 def sha256_file(path: Path) -> str:

@@ -298,3 +298,30 @@ def test_missing_network_fails_with_a_clear_message(tmp_path: Path, monkeypatch:
             runtime_pins(Target("3.12", "x86_64"))[:1],
             log=False,
         )
+
+
+def test_the_redis_extra_ships_redis_py_and_its_own_needs() -> None:
+    """STATE_REDIS_URL needs redis-py at run time: `swr-sync package --extra redis` ships it with what it needs on
+    the target's Python (async-timeout below 3.11.3), all from the lock."""
+    old = {p.name for p in runtime_pins(Target("3.10", "x86_64"), extras=("redis",))}
+    new = {p.name for p in runtime_pins(Target("3.12", "x86_64"), extras=("redis",))}
+    assert {"redis", "async-timeout"} <= old and "redis" in new and "async-timeout" not in new
+    assert "redis" not in {p.name for p in runtime_pins(Target("3.12", "x86_64"))}, "only when asked"
+    with pytest.raises(PackagingError, match="unknown runtime extra"):
+        runtime_pins(Target("3.12", "x86_64"), extras=("bogus",))
+
+
+def test_a_wheel_needing_what_does_not_ship_is_refused(tmp_path: Path) -> None:
+    from localdev.packager.wheels import Pin, check_closure
+
+    wheel = tmp_path / "demo-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as zf:
+        zf.writestr(
+            "demo-1.0.dist-info/METADATA",
+            "Metadata-Version: 2.1\nName: demo\nVersion: 1.0\nRequires-Dist: needed>=1\n"
+            "Requires-Dist: backport; python_version < '3.11'\nRequires-Dist: extra-only; extra == 'x'\n\nbody\n",
+        )
+    pins = [Pin("demo", "1.0"), Pin("needed", "1.0")]
+    check_closure([wheel], pins, Target("3.12", "x86_64"))  # backport and the extra do not apply
+    with pytest.raises(PackagingError, match="backport"):
+        check_closure([wheel], pins, Target("3.10", "x86_64"))
