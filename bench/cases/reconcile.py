@@ -67,7 +67,7 @@ def run(ctx: Ctx) -> list[CaseResult]:
             source,
             target_client,
             source_region=state.default_region,
-            keep_plans=False,
+            keep_plans=0,
         )
         seconds = time.perf_counter() - started
         requests = len(emu.requests_since(server, before))

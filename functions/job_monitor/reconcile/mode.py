@@ -119,9 +119,9 @@ def run(
         source_region=settings.swr_region,
         concurrency=settings.concurrency,
         on_triggered=on_triggered,
+        keep_plans=MAX_PLANS_IN_ANSWER,  # the answer shows these; the rest are counted, never held
     )
     answer = outcome.to_dict()
-    answer["plans"] = answer["plans"][:MAX_PLANS_IN_ANSWER]
     answer["state"] = state_note
     log.info("reconcile", **{k: v for k, v in answer.items() if k != "plans"})
     return answer

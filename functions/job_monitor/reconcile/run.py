@@ -221,7 +221,8 @@ def reconcile(
     max_tags_per_call: int = 50,
     concurrency: int = 8,
     source_region: str | None = None,
-    keep_plans: bool = True,
+    keep_plans: int
+    | None = None,  # how many plans to keep in the outcome (None: all; memory is bounded by it)
     progress: Progress | None = None,
     triggered_ttl: int = TRIGGERED_TTL,
     on_triggered: Callable[[SyncGroup, list[str]], None] | None = None,
@@ -258,10 +259,10 @@ def reconcile(
         if len(groups) > allowed:
             # What was triggered is remembered; the rest of this repository comes first next run.
             outcome.stopped = "budget"
-            if keep_plans:
+            if keep_plans is None or len(outcome.plans) < keep_plans:
                 outcome.plans.append(plan)
             break
-        if keep_plans:
+        if keep_plans is None or len(outcome.plans) < keep_plans:
             outcome.plans.append(plan)
         done += 1
         if apply and plan.error is None:
