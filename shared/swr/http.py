@@ -60,6 +60,8 @@ class Deadline:
 
 @dataclass
 class HttpRequest:
+    """One HTTP request, as signed and sent."""
+
     method: str
     url: str
     path: str  # the raw, already-encoded path (what is signed)
@@ -70,6 +72,8 @@ class HttpRequest:
 
 @dataclass
 class HttpResponse:
+    """One HTTP answer, any status."""
+
     status: int
     headers: dict[str, str]  # keys lower-cased
     body: bytes
@@ -254,6 +258,8 @@ _JITTER = random.Random()
 
 @dataclass
 class RetryPolicy:
+    """How calls are retried and bounded."""
+
     max_attempts: int = 4
     base_delay: float = 0.2
     max_delay: float = 5.0
