@@ -146,12 +146,43 @@ def _importtime(cases: list[CaseResult]) -> list[str]:
             "What `import structlog` pulls (cumulative ms of its direct imports): "
             + ", ".join(f"{k} {v:.1f}" for k, v in list(d["structlog_children_ms"].items())[:5])
         )
+    if d.get("functions"):
+        lines += ["", *_per_function(d)]
     if "sdk_total_self_ms" in d:
         lines.append(
             f"SDK for comparison ({d.get('sdk_module_count')} modules, {d.get('sdk_total_self_ms')} ms): "
             + ", ".join(f"{k} {v:.1f} ms" for k, v in list(d.get("sdk_packages_self_ms", {}).items())[:8])
         )
     return [*lines, ""]
+
+
+def _per_function(d: dict[str, Any]) -> list[str]:
+    """Each function's cold path: its top 15, and what it imports beyond the decided-stack floor's modules."""
+    lines = [
+        f"Floor of the decided stack (child_floor_deps.py): {d.get('floor_module_count')} modules, "
+        f"{d.get('floor_total_self_ms')} ms (sum of self).",
+    ]
+    for function, prof in d["functions"].items():
+        lines += [
+            "",
+            f"### {function}: {prof['module_count']} modules, {prof['total_self_ms']} ms (sum of self); "
+            f"project code {prof['project_modules']} modules, {prof['project_self_ms']} ms; "
+            f"beyond the floor's modules {prof['beyond_floor_self_ms']} ms",
+            "",
+            "| # | module | cumulative ms | self ms |",
+            "|---|---|---|---|",
+        ]
+        for i, row in enumerate(prof["top"], 1):
+            indent = "·" * int(row["depth"])
+            lines.append(
+                f"| {i} | {indent}`{row['module']}` | {row['cumulative_ms']:.1f} | {row['self_ms']:.1f} |"
+            )
+        lines += [
+            "",
+            "Largest self times beyond the floor: "
+            + ", ".join(f"`{r['module']}` {r['self_ms']:.1f}" for r in prof["beyond_floor_top"]),
+        ]
+    return lines
 
 
 def _details(cases: list[CaseResult]) -> list[str]:

@@ -145,7 +145,7 @@ def run_ours(ctx: Ctx, flags: tuple[str, ...] = (), interp: Interp | None = None
     return run
 
 
-def run_function(ctx: Ctx, function: str) -> ChildRun:
+def run_function(ctx: Ctx, function: str, flags: tuple[str, ...] = ()) -> ChildRun:
     """The cold start of job-monitor or policy-export: every request it made reached the server, signed."""
     module, extra, event = other_functions()[function]
     env = {
@@ -155,7 +155,7 @@ def run_function(ctx: Ctx, function: str) -> ChildRun:
         "BENCH_MODULE": module,
         "BENCH_FUNCTION": function,
     }
-    run = run_child(ctx.ours.argv(CASES / "child_cold_ours.py"), env, timeout=60)
+    run = run_child(ctx.ours.argv(CASES / "child_cold_ours.py", flags=flags), env, timeout=60)
     res = run.check(f"{function} cold start")
     if not (isinstance(res.get("status"), int) and 200 <= res["status"] < 300):
         raise RuntimeError(f"{function} answered {res.get('status')}: {res.get('body')}")

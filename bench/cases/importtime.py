@@ -1,4 +1,5 @@
-"""``python -X importtime`` profile of the cold path (the push-sync cold-start child), top 15 by cumulative time.
+"""``python -X importtime`` profile of each function's cold path (its cold-start child: import of the handler and
+what the first event imports lazily), top 15 by cumulative time, beside the decided-stack floor's profile.
 
 Each module's self and cumulative times are the median over a few runs (one run is too noisy). Also sums the self
 time per top-level package, which is what tells where a cold start goes (pydantic, structlog, stdlib, ours).
@@ -13,11 +14,12 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from bench.cases import cold
-from bench.common import CaseResult, Metric, stats
+from bench.common import CaseResult, Metric, run_child, stats
 from bench.context import Ctx
 
 KEYS = ("importtime",)
 TOP = 15
+PROJECT = ("functions", "shared")
 
 
 @dataclass
@@ -122,12 +124,48 @@ def _import_ms(module: str) -> float:
     return next(line.cumulative_us / 1000 for line in parse(proc.stderr) if line.name == module)
 
 
+def _project(module: str) -> bool:
+    return module.split(".")[0] in PROJECT
+
+
+def _function_profile(runs: list[list[Line]], floor: set[str]) -> dict[str, object]:
+    """One function's cold path: top 15, self time per package, and what it imports beyond the floor's modules."""
+    rows, packages, total = _profile(runs)
+    extra = [r for r in rows if str(r["module"]) not in floor]
+    extra.sort(key=lambda r: float(r["self_ms"]), reverse=True)  # type: ignore[arg-type]
+    return {
+        "top": rows[:TOP],
+        "packages_self_ms": {k: round(v, 2) for k, v in packages.items() if not k.startswith("stdlib:")},
+        "total_self_ms": round(total, 2),
+        "module_count": len(rows),
+        "project_self_ms": round(sum(float(r["self_ms"]) for r in rows if _project(str(r["module"]))), 2),  # type: ignore[arg-type]
+        "project_modules": sum(1 for r in rows if _project(str(r["module"]))),
+        "beyond_floor_self_ms": round(sum(float(r["self_ms"]) for r in extra), 2),  # type: ignore[arg-type]
+        "beyond_floor_top": [
+            {"module": r["module"], "self_ms": round(float(r["self_ms"]), 2)} for r in extra[:TOP]
+        ],  # type: ignore[arg-type]
+    }
+
+
 def run(ctx: Ctx) -> list[CaseResult]:
     cold.require_files(cold.PUSH_SYNC)
     case = CaseResult("importtime", "Import-time profile of the cold path (python -X importtime)")
     n = ctx.pick(5, 3, smoke=1)
+    flags = ("-X", "importtime")
+    floor_argv = ctx.ours.argv(cold.CASES / "child_floor_deps.py", cold.FLOOR_VARIANTS[0][0], flags=flags)
+    floor_runs = [parse(run_child(floor_argv, timeout=30).stderr) for _ in range(n)]
+    floor_rows, _floor_packages, floor_total = _profile(floor_runs)
+    floor_modules = {str(r["module"]) for r in floor_rows}
+    case.details["floor_total_self_ms"] = round(floor_total, 2)
+    case.details["floor_module_count"] = len(floor_rows)
     cold.run_ours(ctx)  # warm .pyc
-    ours_runs = [parse(cold.run_ours(ctx, flags=("-X", "importtime")).stderr) for _ in range(n)]
+    ours_runs = [parse(cold.run_ours(ctx, flags=flags).stderr) for _ in range(n)]
+    per_function: dict[str, dict[str, object]] = {"push-sync": _function_profile(ours_runs, floor_modules)}
+    for function in cold.other_functions():
+        cold.run_function(ctx, function)  # warm .pyc
+        runs = [parse(cold.run_function(ctx, function, flags=flags).stderr) for _ in range(n)]
+        per_function[function] = _function_profile(runs, floor_modules)
+    case.details["functions"] = per_function
     rows, packages, total = _profile(ours_runs)
     case.details["ours_top"] = rows[:TOP]
     case.details["ours_packages_self_ms"] = {
@@ -152,16 +190,42 @@ def run(ctx: Ctx) -> list[CaseResult]:
             "shared.swr.models",
             "urllib.request",
             "email.utils",
+            "ssl",
         )
     }
     metrics = [Metric("total import time (sum of self)", "ms", ours=stats([total]), goal_text="info")]
+    metrics.append(
+        Metric(
+            "floor of the decided stack: import time (sum of self)",
+            "ms",
+            ours=stats([floor_total]),
+            goal_text="info",
+        )
+    )
+    for function, prof in per_function.items():
+        metrics.append(
+            Metric(
+                f"{function}: project modules' self time ({prof['project_modules']} modules)",
+                "ms",
+                ours=stats([float(prof["project_self_ms"])]),  # type: ignore[arg-type]
+                goal_text="info",
+            )
+        )
+        metrics.append(
+            Metric(
+                f"{function}: self time of modules the floor does not import",
+                "ms",
+                ours=stats([float(prof["beyond_floor_self_ms"])]),  # type: ignore[arg-type]
+                goal_text="info",
+            )
+        )
     # RE2 is not on the cold path: it is imported by the first rule or override that uses a regex.
     re2_ms = [_import_ms("re2") for _ in range(n)]
     case.details["re2_import_ms"] = [round(v, 2) for v in re2_ms]
     metrics.append(Metric("re2 import (first regex rule only)", "ms", ours=stats(re2_ms), goal_text="info"))
     if ctx.sdk is not None:
         cold.run_sdk(ctx)
-        sdk_runs = [parse(cold.run_sdk(ctx, flags=("-X", "importtime")).stderr) for _ in range(n)]
+        sdk_runs = [parse(cold.run_sdk(ctx, flags=flags).stderr) for _ in range(n)]
         sdk_rows, sdk_packages, sdk_total = _profile(sdk_runs)
         case.details["sdk_top"] = sdk_rows[:TOP]
         case.details["sdk_packages_self_ms"] = {

@@ -18,6 +18,8 @@ MAX_LISTED = 20  # keys spelled out in one summary alert
 
 @dataclass
 class Alert:
+    """One alert to send: its kind, title, text lines and the keys it is about."""
+
     kind: str  # failed | stuck | systemic | digest
     title: str
     lines: list[str]

@@ -73,6 +73,8 @@ class Policy:
 
 @dataclass(frozen=True)
 class KeyState:
+    """One sync key's state in this poll: its category, latest job and how many jobs it had in the horizon."""
+
     key: Key
     category: str
     latest: SyncJob

@@ -63,6 +63,8 @@ class ProofContext:
 
 @dataclass
 class ProofResult:
+    """Counts of the intents checked in one poll, by outcome."""
+
     checked: int = 0
     verified: int = 0
     missing: int = 0
@@ -97,6 +99,8 @@ class ProofResult:
 
 @dataclass
 class IntentDecision:
+    """What the monitor decided about one recorded intent, and the job that decided it."""
+
     intent: Intent
     status: str = "pending"  # pending (unchanged) | verified | failed | missing | superseded | resync
     reason: str = ""

@@ -114,6 +114,8 @@ class _NotRead(Exception):
 
 @dataclass
 class ScanResult:
+    """What one scan read: the repositories' jobs, the gaps, and errors by reason."""
+
     read: list[RepoJobs] = field(default_factory=list)
     gaps: list[Gap] = field(default_factory=list)
     errors: dict[str, int] = field(default_factory=dict)  # reason -> repositories

@@ -23,6 +23,8 @@ def capped(items: Sequence[Any], limit: int = MAX_ITEMS) -> list[Any]:
 
 @dataclass
 class Report:
+    """The report of one monitor run (logged and returned)."""
+
     now: datetime
     trigger: str
     dry_run: bool

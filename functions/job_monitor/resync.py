@@ -21,6 +21,8 @@ ISSUED, ERROR, DRY_RUN, SKIPPED = "issued", "error", "dry_run", "skipped_deadlin
 
 @dataclass
 class ResyncReport:
+    """What the resync step did: per key, the groups it sent, and SWR's refusals."""
+
     outcome: dict[Key, str] = field(default_factory=dict)  # every recent failed key → what happened
     groups: list[dict[str, Any]] = field(default_factory=list)
     auth_errors: int = 0  # sync_images calls answered 401/403

@@ -27,6 +27,8 @@ _GLOB_CHARS = frozenset("*?{}")
 
 @dataclass(frozen=True, order=True)
 class RepoRef:
+    """One repository in scope (namespace, repository)."""
+
     namespace: str
     repository: str
 
@@ -120,6 +122,8 @@ def pattern_problems(entries: Sequence[str], repos: bool) -> list[str]:
 
 @dataclass(frozen=True)
 class _Entry:
+    """One parsed MONITOR_REPOS / MONITOR_NAMESPACES entry."""
+
     text: str
     namespace: Pattern
     repository: Pattern | None  # None: every repository of the namespace

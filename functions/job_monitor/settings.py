@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import Field, PrivateAttr, field_validator, model_validator
+from pydantic import ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from shared.rules import RuleSet, load_rules, split_patterns
 from shared.runtime.config import SwrSettings
@@ -33,6 +33,8 @@ def split_list(text: str | None) -> list[str]:
 
 class MonitorSettings(SwrSettings):
     """SWR access (inherited) plus what the monitor reads, decides and where it alerts."""
+
+    model_config = ConfigDict(defer_build=False)  # the function's own settings: built at import
 
     # -- scope and reading --
     monitor_repos: str | None = Field(default=None, alias="MONITOR_REPOS")

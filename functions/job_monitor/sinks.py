@@ -78,6 +78,8 @@ def smn_subject(alert: Alert) -> str:
 
 @dataclass
 class Delivery:
+    """The outcome of sending one alert to one sink."""
+
     sink: str
     ok: bool
     attempts: int = 0

@@ -42,6 +42,8 @@ class Overrides(BaseModel):
 
 @dataclass
 class RunOptions:
+    """What one monitor run does, from the settings and the trigger's overrides."""
+
     repos: list[str]
     namespaces: list[str]
     dry_run: bool

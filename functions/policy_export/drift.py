@@ -46,6 +46,8 @@ class DesiredTarget(Protocol):
 
 @dataclass(frozen=True)
 class DriftEntry:
+    """One difference between the policies in SWR and the rules."""
+
     drift: str  # missing | extra | different
     namespace: str
     repository: str
@@ -73,6 +75,8 @@ class DriftEntry:
 
 @dataclass
 class DriftReport:
+    """Every difference found, by kind, and how many repositories were compared."""
+
     missing: list[DriftEntry] = field(default_factory=list)
     extra: list[DriftEntry] = field(default_factory=list)
     different: list[DriftEntry] = field(default_factory=list)

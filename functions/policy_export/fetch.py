@@ -22,6 +22,8 @@ Progress = Callable[[int, int], None]
 
 @dataclass
 class FetchOutcome:
+    """What fetching the policies returned: the policies, the errors and the call statistics."""
+
     policies: list[Policy] = field(default_factory=list)
     errors: list[FetchError] = field(default_factory=list)
     stats: CallStats = field(default_factory=CallStats)

@@ -38,6 +38,8 @@ def fmt_time(value: datetime | None) -> str:
 
 @dataclass(frozen=True, order=True)
 class RepoRef:
+    """One repository to export (namespace, repository)."""
+
     namespace: str
     repository: str
 
@@ -149,6 +151,8 @@ def content_hash(policies: list[Policy]) -> str:
 
 @dataclass
 class FetchStats:
+    """Counts of one export's SWR calls."""
+
     repositories: int = 0
     requests: int = 0
     retries: int = 0

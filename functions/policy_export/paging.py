@@ -27,6 +27,8 @@ class CursorError(ValueError):
 
 @dataclass(frozen=True)
 class Cursor:
+    """Where the next page starts, bound to the query and content it was made for."""
+
     offset: int
     query: str
     content: str
@@ -76,6 +78,8 @@ def wire_size(text: str) -> int:
 
 @dataclass(frozen=True)
 class PageSpan:
+    """The items of one page: [start, end) of total."""
+
     start: int
     end: int  # exclusive
     total: int

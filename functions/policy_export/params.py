@@ -66,6 +66,8 @@ class RepoPattern:
 
 @dataclass(frozen=True)
 class ExportQuery:
+    """One export request, validated: what to export and how."""
+
     namespaces: tuple[str, ...]
     repositories: tuple[RepoPattern, ...] = ()  # empty = every repository
     remote_regions: tuple[str, ...] = ()  # empty = every target region

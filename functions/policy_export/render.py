@@ -31,12 +31,16 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 @dataclass(frozen=True)
 class Item:
+    """One exported item: a policy or a drift entry."""
+
     kind: str  # policy | missing | extra | different
     data: dict[str, Any]
 
 
 @dataclass
 class Document:
+    """The whole export before paging: its format, metadata and items."""
+
     format: str
     meta: dict[
         str, Any
@@ -54,6 +58,8 @@ class Document:
 
 @dataclass
 class Page:
+    """One rendered page of an export and the cursor to the next."""
+
     body: str
     span: PageSpan
     next_cursor: str | None

@@ -36,6 +36,8 @@ class ScopeError(Exception):
 
 @dataclass
 class Scope:
+    """The repositories an export covers."""
+
     repositories: list[RepoRef]
     listed_namespaces: int = 0
 

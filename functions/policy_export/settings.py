@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from shared.runtime.config import SwrSettings
 from shared.runtime.credentials import BEARER_TOKEN_MIN_LEN
@@ -53,6 +53,8 @@ class ExportSettings(SwrSettings):
 
 class FunctionSettings(ExportSettings):
     """The HTTP function: a bearer token is required unless explicitly waived."""
+
+    model_config = ConfigDict(defer_build=False)  # the function's own settings: built at import
 
     export_token: str | None = Field(default=None, alias="EXPORT_TOKEN", repr=False)
     allow_unauthenticated: bool = Field(default=False, alias="EXPORT_ALLOW_UNAUTHENTICATED")

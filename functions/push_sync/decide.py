@@ -13,6 +13,8 @@ from shared.sync.batching import SyncItem
 
 @dataclass(frozen=True)
 class Decision:
+    """What the rules decided for one pushed tag: its targets, or why it is skipped."""
+
     event: PushEvent
     matches: tuple[Match, ...]
     reason: str  # why skipped ("" when there are targets)

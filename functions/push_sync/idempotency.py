@@ -43,6 +43,8 @@ StoreUnavailable = StateUnavailable  # the store could not be reached (Redis dow
 
 @dataclass(frozen=True)
 class Claim:
+    """The answer of the idempotency store to one claim."""
+
     state: ClaimState
     token: str = ""
     result: dict[str, Any] | None = None

@@ -56,6 +56,8 @@ class Rejected:
 
 @dataclass
 class ParseResult:
+    """A parsed delivery: its format, the pushes, and what was ignored or rejected."""
+
     format: str
     events: list[PushEvent] = field(default_factory=list)
     ignored: list[Ignored] = field(default_factory=list)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from pydantic import Field, PrivateAttr, model_validator
+from pydantic import ConfigDict, Field, PrivateAttr, model_validator
 
 from shared.rules import RuleSet, load_rules
 from shared.runtime.config import SwrSettings
@@ -16,6 +16,7 @@ _HEADER_NAME = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}")
 
 
 class PushSyncSettings(SwrSettings):
+    model_config = ConfigDict(defer_build=False)  # the function's own settings: built at import
     sync_rules: str | None = Field(default=None, alias="SYNC_RULES")
     sync_rules_file: str | None = Field(default=None, alias="SYNC_RULES_FILE")
     sync_concurrency: int = Field(default=8, ge=1, le=64, alias="SYNC_CONCURRENCY")

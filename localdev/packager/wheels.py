@@ -263,7 +263,22 @@ _DROP_SUFFIXES = (".pyc", ".pyo", ".pyi")
 _DROP_NAMES = {"py.typed"}
 # Never imported at run time by pydantic v2 code (pydantic.v1 only when a v1 model meets a v2 schema; the mypy
 # plugin only inside mypy): 1.3 MB unpacked, ~0.4 MB zipped. The handler tests run against the pruned tree.
-PRUNE = ("pydantic/v1/", "pydantic/mypy.py")
+# Also never imported by a function (#22; ~90 kB zipped with .pyc): pydantic.deprecated (only by the deprecated
+# V1-style API: .dict(), .copy(), parse_obj, validator, ...), pydantic.experimental and pydantic.color (only on
+# an explicit import), structlog.twisted (Twisted integration, explicit import only).
+PRUNE = (
+    "pydantic/v1/",
+    "pydantic/mypy.py",
+    "pydantic/deprecated/",
+    "pydantic/experimental/",
+    "pydantic/color.py",
+    "structlog/twisted.py",
+)
+# packaging is imported only by shared.rules.selection (``packaging.version`` and ``packaging.specifiers``, lazily,
+# for semver rules): those two and what they import at run time are kept; tags, markers, metadata, licenses,
+# requirements, pylock, ranges (``SpecifierSet.to_range`` only) are never imported by a function. ~0.3 MB zipped
+# with .pyc (#22). tests/packaging checks that what is kept imports and runs in the pruned tree.
+KEEP_ONLY = {"packaging/": frozenset({"__init__.py", "version.py", "specifiers.py", "_ranges.py"})}
 
 
 def trim_metadata(data: bytes) -> bytes:
@@ -291,6 +306,9 @@ def _wheel_target_path(member: str) -> str | None:
         return None
     if str(path).startswith(PRUNE):
         return None
+    for prefix, keep in KEEP_ONLY.items():
+        if str(path).startswith(prefix) and str(path)[len(prefix) :] not in keep:
+            return None
     if path.name in _DROP_NAMES or path.name.endswith(_DROP_SUFFIXES) or path.name.endswith("~"):
         return None
     return str(path)

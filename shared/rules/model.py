@@ -64,6 +64,8 @@ class Pattern:
 
 @dataclass(frozen=True)
 class TagFilter:
+    """Which tags a rule keeps: include and exclude patterns and a version selection."""
+
     include: tuple[Matcher, ...] = ()
     exclude: tuple[Matcher, ...] = ()
     versions: VersionSelection = field(
@@ -100,6 +102,8 @@ class TagFilter:
 
 @dataclass(frozen=True)
 class Rule:
+    """One sync rule, parsed."""
+
     index: int
     name: str | None
     namespace: Pattern

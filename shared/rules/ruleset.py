@@ -17,6 +17,8 @@ from shared.swr.errors import ConfigError
 
 @dataclass(frozen=True)
 class RuleSet:
+    """Every sync rule, in order."""
+
     rules: tuple[Rule, ...] = ()
 
     def __len__(self) -> int:

@@ -43,7 +43,9 @@ SECRET_VARS = {
 
 
 class BaseSettings(BaseModel):
-    model_config = ConfigDict(extra="ignore", populate_by_name=True, frozen=True)
+    # defer_build: the shared bases (and any settings class a function does not load) build their schema only if
+    # validated; each function's own settings class sets ``defer_build=False``, built at import as before (#22).
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, frozen=True, defer_build=True)
 
     def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
         # A net under ``repr=False``: subclasses that forget it still never show a secret in repr()/str().

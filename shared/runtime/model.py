@@ -44,6 +44,8 @@ class Request:
 
 @dataclass
 class Response:
+    """A handler's answer, whatever the platform."""
+
     status: int = 200
     body: str | bytes = ""
     headers: dict[str, str] = field(default_factory=dict)
@@ -76,6 +78,8 @@ class Response:
 
 @dataclass
 class Invocation:
+    """One invocation as the handlers see it, whatever the platform."""
+
     platform: Platform
     trigger: Trigger
     request: Request

@@ -111,6 +111,8 @@ class AgencyAuth:
 
 @dataclass
 class _CachedToken:
+    """An IAM token and when it expires."""
+
     token: str
     expires_at: datetime
 

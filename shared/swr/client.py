@@ -65,6 +65,8 @@ class Page:
 
 @dataclass
 class SwrClient:
+    """The SWR API client: endpoint, authentication, transport and retry policy."""
+
     endpoint: str
     auth: Auth
     transport: Transport = field(default_factory=UrllibTransport)

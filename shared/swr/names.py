@@ -48,6 +48,8 @@ def _printable(value: object, limit: int = 80) -> str:
 
 @dataclass(frozen=True)
 class _Rules:
+    """SWR's naming rules for one kind of name."""
+
     kind: str
     max_len: int
     chars: re.Pattern[str]

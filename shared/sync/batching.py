@@ -92,6 +92,8 @@ class SyncGroup:
 
 @dataclass
 class GroupOutcome:
+    """The outcome of one sync_images call for one group."""
+
     group: SyncGroup
     swr_list: tuple[str, ...] = ()  # SWR's 200 answer, verbatim (order and repeats kept); meaning disputed
     error: BaseException | None = None

@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import os
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -18,7 +20,15 @@ from localdev.packager.build import (
     deps_zip_name,
     existing_functions,
 )
-from localdev.packager.wheels import PackagingError, Target, WheelName, runtime_pins, trim_metadata
+from localdev.packager.wheels import (
+    KEEP_ONLY,
+    PRUNE,
+    PackagingError,
+    Target,
+    WheelName,
+    runtime_pins,
+    trim_metadata,
+)
 from tests.packaging.conftest import Build, host_target, run_package, skip_if_absent
 
 pytestmark = pytest.mark.packaging
@@ -108,7 +118,14 @@ def test_dist_info_is_lean(default_build: Build, function: str) -> None:
     metadata = [e for e in dist_info if e.endswith("/METADATA")]
     assert len(metadata) == len(runtime_pins(Target("3.12", "x86_64")))
     assert any("/licenses/" in e for e in dist_info), "licence texts travel with the code"
-    assert not [e for e in entries if e.startswith(("pydantic/v1/", "pydantic/mypy.py"))]
+    assert not [e for e in entries if e.startswith(PRUNE)]
+    for prefix, keep in KEEP_ONLY.items():
+        kept = {
+            e[len(prefix) :].replace("__pycache__/", "").split(".")[0] + ".py"
+            for e in entries
+            if e.startswith(prefix) and not e.endswith("/")
+        }
+        assert kept <= keep, f"{prefix}: only what a function imports is shipped"
     with zipfile.ZipFile(default_build.zip(function)) as zf:
         for entry in metadata:
             assert len(zf.read(entry)) < 8000, f"{entry}: the long description is dropped"
@@ -325,3 +342,19 @@ def test_a_wheel_needing_what_does_not_ship_is_refused(tmp_path: Path) -> None:
     check_closure([wheel], pins, Target("3.12", "x86_64"))  # backport and the extra do not apply
     with pytest.raises(PackagingError, match="backport"):
         check_closure([wheel], pins, Target("3.10", "x86_64"))
+
+
+@pytest.mark.parametrize("function", list(FUNCTIONS))
+def test_pruned_packaging_still_parses_versions(default_build: Build, function: str, tmp_path: Path) -> None:
+    """What the semver rules import of ``packaging`` (pure Python) imports and works in the pruned tree alone."""
+    skip_if_absent(function)
+    with zipfile.ZipFile(default_build.zip(function)) as zf:
+        zf.extractall(tmp_path, [e for e in zf.namelist() if e.startswith("packaging/")])
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]);"
+        "from packaging.specifiers import SpecifierSet; from packaging.version import Version;"
+        "assert Version('1.4.2') in SpecifierSet('>=1.2,<2,!=1.3.*');"
+        "assert sorted(m for m in sys.modules if m.startswith('packaging')) == "
+        "['packaging', 'packaging._ranges', 'packaging.specifiers', 'packaging.version'], sys.modules"
+    )
+    subprocess.run([sys.executable, "-I", "-S", "-c", code, str(tmp_path)], check=True, timeout=60)

@@ -45,6 +45,8 @@ class Cell:
 
 @dataclass(frozen=True)
 class RunSummary:
+    """One monitor run as the health page shows it."""
+
     at: datetime
     status: str
     coverage: str  # e.g. "12/12 repositories"

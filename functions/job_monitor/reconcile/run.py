@@ -64,6 +64,8 @@ class MemoryMemo:
 
 @dataclass(frozen=True)
 class Repo:
+    """One repository to reconcile."""
+
     namespace: str
     repository: str
 
