@@ -6,9 +6,6 @@ import io
 import json
 import os
 import shutil
-import socket
-import subprocess
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +21,7 @@ from shared.logs import logs
 from shared.runtime.app import FunctionApp
 from shared.runtime.config import env_lookup, load_settings
 from shared.runtime.model import Invocation, Request, Response
+from tests import realredis
 from tests.conftest import EMULATOR_TOKEN
 
 EVENTS = Path(__file__).resolve().parents[2] / "events" / "push-sync"
@@ -185,13 +183,6 @@ def log_lines() -> Callable[[], list[dict[str, Any]]]:
 # -- redis ------------------------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[str]:
     binary = shutil.which("redis-server")
@@ -204,33 +195,14 @@ def redis_server() -> Iterator[str]:
             "redis-server binary not installed: the Redis-backed tests are skipped on this machine "
             "(apt-get install redis-server; CI installs it and never skips them)"
         )
-    import redis
-
-    port = _free_port()
-    proc = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"redis://127.0.0.1:{port}/0"
-    client = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
     try:
-        for _ in range(100):
-            try:
-                if client.ping():
-                    break
-            except redis.exceptions.ConnectionError:
-                time.sleep(0.05)
-        else:
-            pytest.fail("redis-server did not start")
+        proc, url = realredis.start(binary)
+    except realredis.RedisStartError as err:
+        pytest.fail(str(err))
+    try:
         yield url
     finally:
-        client.close()
-        proc.terminate()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        realredis.stop(proc)
 
 
 @pytest.fixture

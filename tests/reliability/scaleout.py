@@ -23,7 +23,6 @@ import json
 import os
 import random
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -33,6 +32,8 @@ import urllib.request
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+
+from tests import realredis
 
 SECRET = "scaleout-webhook-secret"
 TOKEN = "scaleout-token"
@@ -45,13 +46,6 @@ RULES = [
         "targets": [{"region": TARGET, "namespace": "demo"}],
     }
 ]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def digest_of(text: str) -> str:
@@ -96,24 +90,7 @@ def start_redis() -> tuple[subprocess.Popen[bytes], str]:
     binary = shutil.which("redis-server")
     if binary is None:
         raise SystemExit("redis-server is not installed (apt-get install redis-server)")
-    port = _free_port()
-    proc = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"redis://127.0.0.1:{port}/0"
-    import redis
-
-    client = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
-    for _ in range(100):
-        try:
-            if client.ping():
-                break
-        except redis.exceptions.ConnectionError:
-            time.sleep(0.05)
-    client.close()
-    return proc, url
+    return realredis.start(binary)
 
 
 def post(url: str, body: bytes) -> int:
