@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
@@ -21,23 +20,12 @@ ReconcileSettings = MonitorSettings
 def clients(
     settings: MonitorSettings, remaining_ms: float | None
 ) -> tuple[SwrClient, Callable[[str], SwrClient]]:
-    """The source region's client, and one client per target region (made once, same credentials)."""
+    """The source region's client, and the monitor's per-region clients on it (same credentials, deadline)."""
+    from functions.job_monitor.durable import region_clients
     from shared.runtime.connect import connect
 
     source = connect(settings, remaining_ms)
-    made: dict[str, SwrClient] = {}
-    lock = threading.Lock()
-
-    def for_region(region: str) -> SwrClient:
-        with lock:
-            if region not in made:
-                endpoint = (
-                    settings.endpoint() if region == settings.swr_region else settings.region_endpoint(region)
-                )
-                made[region] = connect(settings, remaining_ms, endpoint=endpoint)
-            return made[region]
-
-    return source, for_region
+    return source, region_clients(settings, source)
 
 
 def select_repos(client: SwrClient, rules: RuleSet, namespaces: Sequence[str] = ()) -> list[Repo]:
