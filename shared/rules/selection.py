@@ -55,6 +55,7 @@ def parse_version(tag: str) -> Version | None:
         return None
 
 
+@lru_cache(maxsize=256)  # checked for every tag of every push a rule covers: parse each range once
 def parse_range(text: str) -> SpecifierSet:
     """``>=1.2,<2`` and the like; a bound without operator (``1.2``) means ``==1.2``."""
     if not isinstance(text, str) or not text.strip() or len(text) > MAX_RANGE_LEN:
