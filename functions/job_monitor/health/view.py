@@ -19,11 +19,14 @@ def cell_state(cell: intents.Cell, now: datetime, stuck_after: float) -> str:
     return "syncing" if cell.job_id is not None else "pending"
 
 
+def _mapping(value: Any) -> dict[str, Any]:
+    """A stored report's sub-object, or {} when it is absent or of another shape."""
+    return value if isinstance(value, dict) else {}
+
+
 def _run(raw: dict[str, Any], at: datetime) -> RunSummary:
-    proof = raw.get("replication") if isinstance(raw.get("replication"), dict) else {}
-    assert isinstance(proof, dict)
-    lag = proof.get("lag_seconds") if isinstance(proof.get("lag_seconds"), dict) else {}
-    assert isinstance(lag, dict)
+    proof = _mapping(raw.get("replication"))
+    lag = _mapping(proof.get("lag_seconds"))
     scanned, in_scope = raw.get("repositories_scanned"), raw.get("repositories_in_scope")
     return RunSummary(
         at=at,
