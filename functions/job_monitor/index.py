@@ -5,6 +5,9 @@ Imports stay light: the run's modules are loaded on the first invocation, after 
 
 from __future__ import annotations
 
+import shared.boot  # noqa: F401  first: keeps unused stdlib modules off the cold path (see its docstring)
+
+# isort: split
 from typing import Any
 
 from functions.job_monitor.settings import MonitorSettings

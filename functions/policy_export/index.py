@@ -5,6 +5,9 @@ Imports stay minimal for cold start: the export machinery is imported on the fir
 
 from __future__ import annotations
 
+import shared.boot  # noqa: F401  first: keeps unused stdlib modules off the cold path (see its docstring)
+
+# isort: split
 from typing import Any
 
 from functions.policy_export.settings import FunctionSettings

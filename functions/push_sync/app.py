@@ -34,6 +34,7 @@ from functions.push_sync.webhook_auth import authenticate
 from functions.push_sync.work import AUTH, PERMANENT, TagWork
 from shared.logs.logs import get_logger
 from shared.rules.selection import TagInfo
+from shared.runtime.connect import connect  # at import: the first push's call pays no import (#22)
 from shared.runtime.model import Invocation, Response
 from shared.state.deadline import bounded_by
 from shared.swr.errors import ConfigError
@@ -166,8 +167,6 @@ def _tag_listing(settings: PushSyncSettings, invocation: Invocation) -> RepoList
     """A repository's tags from SWR, for rules that keep only the ``latest`` N (one call per repository)."""
 
     def listing(namespace: str, repository: str) -> list[TagInfo]:
-        from shared.runtime.connect import connect
-
         client = connect(settings, invocation.remaining_ms(), invocation.context)
         return [
             TagInfo(t.tag, t.updated or t.created, t.digest) for t in client.iter_tags(namespace, repository)
@@ -177,8 +176,6 @@ def _tag_listing(settings: PushSyncSettings, invocation: Invocation) -> RepoList
 
 
 def _sync(settings: PushSyncSettings, invocation: Invocation, to_sync: list[TagWork]) -> int:
-    from shared.runtime.connect import connect
-
     groups = group_syncs(sync_items(w.decision for w in to_sync), max_tags=settings.sync_max_tags_per_call)
     try:
         client = connect(settings, invocation.remaining_ms(), invocation.context)

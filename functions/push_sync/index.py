@@ -5,6 +5,9 @@ Imports stay light: redis-py and concurrent.futures are only imported when a del
 
 from __future__ import annotations
 
+import shared.boot  # noqa: F401  first: keeps unused stdlib modules off the cold path (see its docstring)
+
+# isort: split
 from functions.push_sync.app import handle as _handle
 from functions.push_sync.settings import PushSyncSettings
 from shared.runtime.app import FunctionApp

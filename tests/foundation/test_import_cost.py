@@ -1,8 +1,8 @@
 """Cold-start guard: modules not needed on the handler path are not imported (checked with ``-X importtime``).
 
-Known and accepted (see docs/import-cost.md): ``import structlog`` imports ``structlog.stdlib``, which imports
-``asyncio`` (and with it ``concurrent.futures``, ``ssl``, ``subprocess``), so the full handler path is not checked for
-those; ``shared.swr.client``, which does not log, is.
+``import structlog`` imports ``structlog.stdlib``, which imports ``asyncio`` (and with it ``concurrent.futures``,
+``ssl``, ``subprocess``); pydantic imports ``importlib.metadata``. Entry points import :mod:`shared.boot` first,
+which defers those until used, so the entry modules are checked for them too (see docs/import-cost.md).
 """
 
 from __future__ import annotations
@@ -75,6 +75,13 @@ FUNCTION_ENTRIES = sorted(p.parent.name for p in (ROOT / "functions").glob("*/in
 def test_function_entry_modules_do_not_import_heavy_http_stacks(function: str) -> None:
     modules = imported_modules(f"import functions.{function}.index")
     assert not _top_level(modules) & set(HEAVY_HTTP)
+
+
+@pytest.mark.parametrize("function", FUNCTION_ENTRIES)
+def test_function_entry_modules_defer_what_no_call_uses(function: str) -> None:
+    modules = imported_modules(f"import functions.{function}.index")
+    for name in ("asyncio", "concurrent.futures", "subprocess", "ssl", "importlib.metadata", "zipfile"):
+        assert name not in modules, f"functions.{function}.index imports {name}"
 
 
 def test_re2_is_imported_only_when_a_rule_needs_a_regex() -> None:

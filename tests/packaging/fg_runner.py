@@ -63,7 +63,13 @@ def main() -> int:
         if name in sys.modules
     }
     peak = _peak_rss_kib()
-    sys.stdout.write("\n" + json.dumps({"results": results, "modules": modules, "peak_rss_kib": peak}) + "\n")
+    # shared.boot's deferred stdlib modules: "deferred" (never used), "loaded", or "absent"
+    stdlib = {
+        name: "absent" if name not in sys.modules else type(sys.modules[name]).__name__
+        for name in ("asyncio", "ssl", "importlib.metadata", "secrets")
+    }
+    report = {"results": results, "modules": modules, "peak_rss_kib": peak, "stdlib": stdlib}
+    sys.stdout.write("\n" + json.dumps(report) + "\n")
     return 0
 
 

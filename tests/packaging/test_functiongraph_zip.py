@@ -91,6 +91,8 @@ def test_zip_runs_sample_event(
     assert out["peak_rss_kib"] < memory_mb * 1024 / 2, (
         "peak RSS must stay well under template.yaml's memorySize"
     )
+    # Cold path (#22): what shared.boot defers is never loaded by a sample event over http (the emulator).
+    assert out["stdlib"] == dict.fromkeys(out["stdlib"], "DeferredModule"), out["stdlib"]
 
 
 @pytest.mark.parametrize("function", ["push-sync", "job-monitor", "policy-export"])

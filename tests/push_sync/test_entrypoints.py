@@ -170,8 +170,41 @@ def test_real_webhook_delivery_from_the_emulator(app_env: Any, fmt: str) -> None
 def test_cold_start_imports_stay_light() -> None:
     code = (
         "import sys, functions.push_sync.index\n"
-        "heavy = [m for m in ('redis', 'concurrent.futures.thread', 'shared.runtime.connect', 'shared.swr.client') if m in sys.modules]\n"
+        "heavy = [m for m in ('redis', 'concurrent.futures.thread', 'asyncio', 'ssl') if m in sys.modules\n"
+        "         and type(sys.modules[m]).__name__ != 'DeferredModule']\n"
         "print(heavy)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_first_push_after_a_cold_start_imports_nothing(seeded: Any) -> None:
+    """#22: the SWR client is imported with the handler, so the first call pays no import (only its work)."""
+    event = load("apig-harbor-base64.json")
+    code = (
+        "import json, sys, functions.push_sync.index as index\n"
+        "class Ctx:\n"
+        "    def getRequestID(self): return 'r'\n"
+        "    def getRemainingTimeInMilliSeconds(self): return 30000\n"
+        "    def getFunctionName(self): return 'push-sync'\n"
+        "    def getUserData(self, name): return None\n"
+        "before = set(sys.modules)\n"
+        "answer = index.handler(json.loads(sys.argv[1]), Ctx())\n"
+        "new = sorted(m for m in set(sys.modules) - before if not m.startswith('encodings.'))\n"
+        "print(json.dumps({'status': answer['statusCode'], 'new': new}))\n"
+    )
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "SWR_REGION": "cn-north-4",
+        "SWR_ENDPOINT": seeded.url,
+        "SWR_AUTH_TOKEN": EMULATOR_TOKEN,
+        "WEBHOOK_SECRET": SAMPLE_SECRET,
+        "SYNC_RULES": json.dumps(RULES),
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", code, json.dumps(event)], capture_output=True, text=True, env=env, check=True
+    )
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["status"] == 200, out.stderr[-2000:]
+    # Settings (rules) are read by the first call; RULES use a regex, whose engine loads with the first one.
+    assert set(result["new"]) <= {"re2", "re2._re2"}, result["new"]
