@@ -5,18 +5,18 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from functions.job_monitor.classify import STUCK, Key, KeyState, SystemicGroup
+from shared.record import field, record
 
 SOURCE = "swr-sync/job-monitor"
 PREFIX = "[swr-sync]"
 MAX_LISTED = 20  # keys spelled out in one summary alert
 
 
-@dataclass
+@record
 class Alert:
     """One alert to send: its kind, title, text lines and the keys it is about."""
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
+from shared.record import record
 from shared.swr import timeutil
 from shared.swr.models import SyncJob, SyncStatus
 
@@ -58,7 +58,7 @@ class Key(NamedTuple):
         }
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Policy:
     """The knobs the decisions need (from settings and overrides)."""
 
@@ -71,7 +71,7 @@ class Policy:
     max_resync: int
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class KeyState:
     """One sync key's state in this poll: its category, latest job and how many jobs it had in the horizon."""
 
@@ -210,7 +210,7 @@ def is_due(state: KeyState, policy: Policy) -> bool:
     return policy.now - timedelta(seconds=policy.period) < state.due_at <= policy.now
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class SystemicGroup:
     """A target region (``namespace`` None) or target namespace where every decided key is failing."""
 

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from functions.job_monitor.alerts import PREFIX, Alert
 from functions.job_monitor.classify import FAILING, IN_PROGRESS, INCOMPLETE, Key
 from functions.job_monitor.resync import DRY_RUN, ERROR, SKIPPED
+from shared.record import field, record
 from shared.state import StateRecord, StateStore
 from shared.state.intents import Intent
 from shared.swr.client import SwrClient
@@ -51,7 +51,7 @@ class Alerted(StateRecord):
     label: str
 
 
-@dataclass
+@record
 class ProofContext:
     """What the proof needs besides the run's client: the store and a client per target region."""
 
@@ -61,7 +61,7 @@ class ProofContext:
     max_intents: int
 
 
-@dataclass
+@record
 class ProofResult:
     """Counts of the intents checked in one poll, by outcome."""
 
@@ -97,7 +97,7 @@ class ProofResult:
         }
 
 
-@dataclass
+@record
 class IntentDecision:
     """What the monitor decided about one recorded intent, and the job that decided it."""
 

@@ -5,11 +5,11 @@ request."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from functions.job_monitor.scope import Gap, RepoRef, error_reason, parallel
+from shared.record import field, record
 from shared.swr.models import SyncJob
 from shared.swr.paging import PageBudget, Progress
 
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from shared.swr.http import Deadline
 
 
-@dataclass
+@record
 class RepoJobs:
     """The jobs of one repository created at or after the horizon, newest first, and how reading ended.
 
@@ -112,7 +112,7 @@ class _NotRead(Exception):
         self.reason, self.detail = reason, detail
 
 
-@dataclass
+@record
 class ScanResult:
     """What one scan read: the repositories' jobs, the gaps, and errors by reason."""
 

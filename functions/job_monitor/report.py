@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from functions.job_monitor.classify import CATEGORIES, FAILED, PENDING, STUCK, KeyState, SystemicGroup
 from functions.job_monitor.scope import Gap
+from shared.record import field, record
 
 MAX_ITEMS = 200  # entries per list in the report; the totals are always exact
 
@@ -21,7 +21,7 @@ def capped(items: Sequence[Any], limit: int = MAX_ITEMS) -> list[Any]:
     return list(items[:limit])
 
 
-@dataclass
+@record
 class Report:
     """The report of one monitor run (logged and returned)."""
 

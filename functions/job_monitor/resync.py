@@ -4,11 +4,11 @@ repository, target region, target namespace and override), within each key's bud
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from functions.job_monitor.classify import RESYNC, Key, KeyState, Policy, resync_decision
 from functions.job_monitor.scope import error_reason
+from shared.record import field, record
 from shared.sync.batching import SyncItem, group_syncs, run_groups, sync_call
 
 if TYPE_CHECKING:
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 ISSUED, ERROR, DRY_RUN, SKIPPED = "issued", "error", "dry_run", "skipped_deadline"
 
 
-@dataclass
+@record
 class ResyncReport:
     """What the resync step did: per key, the groups it sent, and SWR's refusals."""
 

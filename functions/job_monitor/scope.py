@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import contextvars
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from shared.logs.redact import clip
+from shared.record import record
 from shared.rules import Pattern, RuleError, compile_pattern
 from shared.swr.errors import ApiError, AuthError, DeadlineExceeded, NotFound, TransportError
 from shared.swr.names import InvalidName, validate_namespace, validate_repository
@@ -25,7 +25,7 @@ REPO_PAGE_SIZE = 100
 _GLOB_CHARS = frozenset("*?{}")
 
 
-@dataclass(frozen=True, order=True)
+@record(frozen=True, order=True)
 class RepoRef:
     """One repository in scope (namespace, repository)."""
 
@@ -37,7 +37,7 @@ class RepoRef:
         return f"{self.namespace}/{self.repository}"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Gap:
     """Something that was not (completely) scanned, and why.
 
@@ -120,7 +120,7 @@ def pattern_problems(entries: Sequence[str], repos: bool) -> list[str]:
     return problems
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class _Entry:
     """One parsed MONITOR_REPOS / MONITOR_NAMESPACES entry."""
 

@@ -6,13 +6,13 @@ reported. What to say is :mod:`functions.job_monitor.alerts`."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote, urlsplit
 
 from functions.job_monitor.alerts import SOURCE, Alert
 from shared.logs import jsontext
 from shared.logs.redact import clip
+from shared.record import record
 from shared.swr import wirejson
 from shared.swr.errors import SwrSyncError
 from shared.swr.http import Deadline, HttpRequest, RetryPolicy, Transport, UrllibTransport, call_with_retries
@@ -76,7 +76,7 @@ def smn_subject(alert: Alert) -> str:
 # -- delivery -----------------------------------------------------------------------------------------------
 
 
-@dataclass
+@record
 class Delivery:
     """The outcome of sending one alert to one sink."""
 

@@ -3,7 +3,6 @@ body, validated by pydantic at this edge), the options of the run, and who may c
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
@@ -12,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from functions.job_monitor.alerts import REPEAT_GUARD
 from functions.job_monitor.scope import pattern_problems
 from functions.job_monitor.settings import MonitorSettings
+from shared.record import field, record
 from shared.runtime.credentials import bearer_matches
 from shared.runtime.model import Invocation
 from shared.swr import wirejson
@@ -40,7 +40,7 @@ class Overrides(BaseModel):
     max_calls: int | None = Field(default=None, ge=1, le=100_000)
 
 
-@dataclass
+@record
 class RunOptions:
     """What one monitor run does, from the settings and the trigger's overrides."""
 

@@ -14,10 +14,10 @@ desired targets as missing would be a lie.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable
-from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from functions.policy_export.model import Policy, RepoRef
+from shared.record import field, record
 
 KINDS = ("missing", "extra", "different")
 DRIFT_COLUMNS = (
@@ -44,7 +44,7 @@ class DesiredTarget(Protocol):
     def override(self) -> bool: ...
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class DriftEntry:
     """One difference between the policies in SWR and the rules."""
 
@@ -73,7 +73,7 @@ class DriftEntry:
         return {c: getattr(self, c) for c in DRIFT_COLUMNS}
 
 
-@dataclass
+@record
 class DriftReport:
     """Every difference found, by kind, and how many repositories were compared."""
 

@@ -10,17 +10,17 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
 
 from functions.policy_export.model import FetchError, Policy, RepoRef
 from shared.logs.logs import get_logger
+from shared.record import field, record
 from shared.swr.client import SwrClient
 from shared.swr.http import CallStats
 
 Progress = Callable[[int, int], None]
 
 
-@dataclass
+@record
 class FetchOutcome:
     """What fetching the policies returned: the policies, the errors and the call statistics."""
 

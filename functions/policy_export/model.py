@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import cached_property
 from typing import Any
 
+from shared.record import field, record
 from shared.swr.errors import ApiError, DeadlineExceeded, SwrSyncError, TransportError
 from shared.swr.models import SyncRepo
 
@@ -36,7 +36,7 @@ def fmt_time(value: datetime | None) -> str:
     return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-@dataclass(frozen=True, order=True)
+@record(frozen=True, order=True)
 class RepoRef:
     """One repository to export (namespace, repository)."""
 
@@ -47,7 +47,7 @@ class RepoRef:
         return f"{self.namespace}/{self.repository}"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Policy:
     """One auto-sync policy of one repository, as exported."""
 
@@ -84,7 +84,7 @@ class Policy:
         return {c: getattr(self, c) for c in COLUMNS}
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class FetchError:
     """A repository whose policies could not be listed: it is reported, never silently left out."""
 
@@ -149,7 +149,7 @@ def content_hash(policies: list[Policy]) -> str:
     return hashlib.sha256(canonical_json([p.as_dict() for p in policies]).encode()).hexdigest()
 
 
-@dataclass
+@record
 class FetchStats:
     """Counts of one export's SWR calls."""
 
@@ -161,7 +161,7 @@ class FetchStats:
     duration_ms: float = 0.0
 
 
-@dataclass
+@record
 class ExportResult:
     """Everything one export found; rendering and paging work on this."""
 

@@ -13,8 +13,8 @@ import base64
 import binascii
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
 
+from shared.record import record
 from shared.swr import wirejson
 
 CURSOR_VERSION = 1
@@ -25,7 +25,7 @@ class CursorError(ValueError):
     """The cursor is malformed, from another query, or points past the end."""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Cursor:
     """Where the next page starts, bound to the query and content it was made for."""
 
@@ -76,7 +76,7 @@ def wire_size(text: str) -> int:
     return len(json.dumps(text)) - 2
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class PageSpan:
     """The items of one page: [start, end) of total."""
 

@@ -8,8 +8,8 @@ comma-separated outside ``{...}``), ``remote_region`` (one or more), ``format`` 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 
+from shared.record import record
 from shared.rules import RuleError, compile_glob, split_patterns
 from shared.rules.patterns import Matcher
 from shared.swr.endpoints import valid_region
@@ -47,7 +47,7 @@ class NotAcceptable(ValueError):
     """The Accept header names no format this function produces (and no ``format`` parameter was given)."""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class RepoPattern:
     """A repository selector: a literal name (fetched directly) or a glob (matched against the listing)."""
 
@@ -64,7 +64,7 @@ class RepoPattern:
         return bool(self.regex.fullmatch(name))
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ExportQuery:
     """One export request, validated: what to export and how."""
 

@@ -18,18 +18,18 @@ import csv
 import hashlib
 import io
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from functions.policy_export.drift import DRIFT_COLUMNS, DriftReport
 from functions.policy_export.model import COLUMNS, ExportResult
 from functions.policy_export.paging import PageSpan, select_span, wire_size
 from shared.logs import jsontext
+from shared.record import field, record
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Item:
     """One exported item: a policy or a drift entry."""
 
@@ -37,7 +37,7 @@ class Item:
     data: dict[str, Any]
 
 
-@dataclass
+@record
 class Document:
     """The whole export before paging: its format, metadata and items."""
 
@@ -56,7 +56,7 @@ class Document:
         return DRIFT_COLUMNS if self.drift is not None else COLUMNS
 
 
-@dataclass
+@record
 class Page:
     """One rendered page of an export and the cursor to the next."""
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from functions.policy_export.model import RepoRef
 from functions.policy_export.params import ExportQuery, RepoPattern
 from shared.logs.logs import get_logger
+from shared.record import record
 from shared.swr.client import SwrClient
 from shared.swr.errors import ApiError, DeadlineExceeded, NotFound, SwrSyncError, TransportError
 
@@ -34,7 +33,7 @@ class ScopeError(Exception):
         return out
 
 
-@dataclass
+@record
 class Scope:
     """The repositories an export covers."""
 

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 
 from functions.push_sync.model import PushEvent
+from shared.record import record
 from shared.rules import Match, RuleSet, Target
 from shared.rules.selection import TagInfo
 from shared.sync.batching import SyncItem
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Decision:
     """What the rules decided for one pushed tag: its targets, or why it is skipped."""
 

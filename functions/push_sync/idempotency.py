@@ -28,9 +28,9 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterable, Sized
-from dataclasses import dataclass
 from typing import Any, ClassVar, Literal, Protocol, cast
 
+from shared.record import record
 from shared.rules import Target
 from shared.state import StateRecord, StateStore, StateUnavailable, get_state, reset_states
 from shared.state.memory import MemoryBackend
@@ -41,7 +41,7 @@ ClaimState = Literal["acquired", "done", "busy"]
 StoreUnavailable = StateUnavailable  # the store could not be reached (Redis down, timeout)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Claim:
     """The answer of the idempotency store to one claim."""
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
+from shared.record import field, record
 
-@dataclass(frozen=True)
+
+@record(frozen=True)
 class PushEvent:
     """One pushed tag, mapped to SWR names (validated)."""
 
@@ -29,7 +30,7 @@ class PushEvent:
         return out
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Ignored:
     """Acknowledged but not acted on: not a push, a layer push, a digest-only push, ..."""
 
@@ -41,7 +42,7 @@ class Ignored:
         return {"source": self.source, "reason": self.reason, **self.detail}
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Rejected:
     """A push whose names or tag SWR cannot accept: reported, never sent."""
 
@@ -54,7 +55,7 @@ class Rejected:
     digest: str = ""
 
 
-@dataclass
+@record
 class ParseResult:
     """A parsed delivery: its format, the pushes, and what was ignored or rejected."""
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from functions.push_sync.decide import Decision
 from functions.push_sync.idempotency import Claim
+from shared.record import field, record
 
 # failure kinds, worst first for the overall status
 # AUTH and CONFIG are our side's problems (credentials, a redirecting endpoint): 502, retry once fixed.
@@ -14,7 +14,7 @@ TRANSIENT, AUTH, CONFIG, PERMANENT = "transient", "auth", "config", "permanent"
 TRIGGERED = "triggered"  # SWR answered 200: the sync was started; proof of arrival is the target region's tag
 
 
-@dataclass
+@record
 class TagWork:
     """One pushed tag being processed: its decision, idempotency claim and, in the end, its result."""
 

@@ -1,12 +1,12 @@
-"""Rule data: targets, patterns, tag filters, rules and their evaluation, as plain frozen dataclasses (built
-by :mod:`shared.rules.parse` from validated input, never from raw input)."""
+"""Rule data: targets, patterns, tag filters, rules and their evaluation, as plain frozen records (:mod:`shared.record`),
+built by :mod:`shared.rules.parse` from validated input, never from raw input."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
+from shared.record import field, record
 from shared.rules import patterns
 from shared.rules.patterns import Matcher
 from shared.rules.selection import TagInfo, VersionSelection
@@ -24,7 +24,7 @@ class RuleError(ValueError):
 # -- data ---------------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, order=True)
+@record(frozen=True, order=True)
 class Target:
     """A destination of a sync: SWR region id, namespace there, and whether to overwrite existing tags."""
 
@@ -40,7 +40,7 @@ class Target:
         return {"region": self.region, "namespace": self.namespace, "override": self.override}
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Match:
     """A target selected for an image, with the labels of every rule that selected it."""
 
@@ -51,7 +51,7 @@ class Match:
         return {**self.target.to_dict(), "rules": list(self.rules)}
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Pattern:
     """A compiled namespace/repository pattern; ``text`` is what the user wrote."""
 
@@ -62,7 +62,7 @@ class Pattern:
         return bool(self.regex.fullmatch(value))
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class TagFilter:
     """Which tags a rule keeps: include and exclude patterns and a version selection."""
 
@@ -100,7 +100,7 @@ class TagFilter:
         return not self.include and not self.exclude and self.versions.empty
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Rule:
     """One sync rule, parsed."""
 
@@ -130,7 +130,7 @@ class Rule:
         return None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Evaluation:
     """Result of evaluating every rule for one image: the matches, and why each other rule did not apply."""
 

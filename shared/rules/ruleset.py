@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from shared.record import record
 from shared.rules.model import Evaluation, Match, Rule, Target
 from shared.rules.parse import rules_from_data
 from shared.rules.selection import TagInfo
@@ -15,7 +15,7 @@ from shared.swr import wirejson
 from shared.swr.errors import ConfigError
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class RuleSet:
     """Every sync rule, in order."""
 

@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
+
+from shared.record import record
 
 if TYPE_CHECKING:
     from packaging.specifiers import SpecifierSet
@@ -82,7 +83,7 @@ def parse_latest(value: Any) -> int:
     return value
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class TagInfo:
     """A tag as a listing reports it: the push time orders non-version tags for ``latest``."""
 
@@ -91,7 +92,7 @@ class TagInfo:
     digest: str = ""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class VersionSelection:
     """The version part of a rule's tag selection; the empty selection passes every tag."""
 

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from shared.logs import jsontext
 from shared.logs.redact import scrub
+from shared.record import field, record
 
 Trigger = Literal["http", "timer", "event", "smn", "direct"]
 Platform = Literal["functiongraph", "openfaas", "local"]
 
 
-@dataclass
+@record
 class Request:
     """An HTTP request, or a non-HTTP trigger event presented as a POST with a JSON body."""
 
@@ -42,7 +42,7 @@ class Request:
         return out
 
 
-@dataclass
+@record
 class Response:
     """A handler's answer, whatever the platform."""
 
@@ -76,7 +76,7 @@ class Response:
         return cls.json(status, data)
 
 
-@dataclass
+@record
 class Invocation:
     """One invocation as the handlers see it, whatever the platform."""
 

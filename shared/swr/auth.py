@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import json
 import threading
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from shared.logs.redact import register_secret
+from shared.record import record
 from shared.swr import signer, timeutil, wirejson
 from shared.swr.errors import AuthError
 from shared.swr.http import Deadline, HttpRequest, RetryPolicy, Transport, call_with_retries
@@ -109,7 +109,7 @@ class AgencyAuth:
         return False
 
 
-@dataclass
+@record
 class _CachedToken:
     """An IAM token and when it expires."""
 

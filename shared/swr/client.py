@@ -5,12 +5,12 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable, Hashable, Iterator
-from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from shared.record import field, record
 from shared.swr import wirejson
 from shared.swr.auth import Auth
 from shared.swr.errors import TransportError
@@ -43,7 +43,7 @@ USER_AGENT = "swr-sync/0.1"
 MAX_LIST_ITEMS = 100_000  # items of a list that is not paged (tags, policies, regions)
 
 
-@dataclass
+@record
 class Page:
     """One page of a paged list, with SWR's Content-Range (None if the server sent none or garbage)."""
 
@@ -63,7 +63,7 @@ class Page:
         return sent >= self.limit > 0
 
 
-@dataclass
+@record
 class SwrClient:
     """The SWR API client: endpoint, authentication, transport and retry policy."""
 

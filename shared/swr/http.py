@@ -23,9 +23,9 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from shared.record import field, record
 from shared.swr import timeutil
 from shared.swr.errors import ApiError, AuthError, ConfigError, DeadlineExceeded, NotFound, TransportError
 from shared.swr.models import parse_error_body
@@ -58,7 +58,7 @@ class Deadline:
         return self.remaining() <= 0.0
 
 
-@dataclass
+@record
 class HttpRequest:
     """One HTTP request, as signed and sent."""
 
@@ -70,7 +70,7 @@ class HttpRequest:
     body: bytes = b""
 
 
-@dataclass
+@record
 class HttpResponse:
     """One HTTP answer, any status."""
 
@@ -256,7 +256,7 @@ def _lower(items: object) -> dict[str, str]:
 _JITTER = random.Random()
 
 
-@dataclass
+@record
 class RetryPolicy:
     """How calls are retried and bounded."""
 
@@ -308,7 +308,7 @@ def error_from_response(method: str, path: str, resp: HttpResponse) -> ApiError:
     return cls(resp.status, info.code, message, request_id or "", method, path, retryable)
 
 
-@dataclass
+@record
 class CallStats:
     """Counts kept per client, for reports (monitor, export, benchmarks). Safe to share between threads."""
 

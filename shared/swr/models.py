@@ -7,7 +7,6 @@ requests are strict (extra fields forbidden, names validated) because SWR reject
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 from typing import Annotated, Any
@@ -15,6 +14,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from shared.logs.redact import clip
+from shared.record import record
 from shared.swr import timeutil
 from shared.swr.names import validate_namespace
 
@@ -192,7 +192,7 @@ class Region(_Response):
     name: str = ""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ContentRange:
     """``Content-Range: offset-count/total`` as SWR sends it on paged lists.
 

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import itertools
 import re
-from dataclasses import dataclass
 from urllib.parse import quote
+
+from shared.record import record
 
 NAMESPACE_MAX = 64
 REPOSITORY_MAX = 128
@@ -46,7 +47,7 @@ def _printable(value: object, limit: int = 80) -> str:
     return repr(shown + ("..." if len(text) > limit else ""))
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class _Rules:
     """SWR's naming rules for one kind of name."""
 

@@ -20,8 +20,9 @@ from __future__ import annotations
 import contextvars
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
+
+from shared.record import field, record
 
 if TYPE_CHECKING:
     from shared.rules import Target
@@ -54,7 +55,7 @@ class GroupKey(NamedTuple):
     override: bool
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class SyncGroup:
     """The tags of one source repository going to one destination: one ``sync_images`` call."""
 
@@ -90,7 +91,7 @@ class SyncGroup:
         }
 
 
-@dataclass
+@record
 class GroupOutcome:
     """The outcome of one sync_images call for one group."""
 

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+from shared.record import field, record
 
 STATES: tuple[str, ...] = ("verified", "pending", "syncing", "failed", "missing", "stuck")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Cell:
     """One (repository, target region) of the matrix: the state of its newest tag there."""
 
@@ -43,7 +44,7 @@ class Cell:
         }
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class RunSummary:
     """One monitor run as the health page shows it."""
 
@@ -69,7 +70,7 @@ class RunSummary:
         }
 
 
-@dataclass
+@record
 class Health:
     """The page's data: the matrix, the recent runs (newest first), when it was read, and any store problem."""
 

@@ -9,16 +9,16 @@ under another digest differs too (both digests known), otherwise a present tag i
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
+from shared.record import field, record
 from shared.rules import RuleSet, Target
 from shared.rules.selection import TagInfo
 
 MAX_SKIPPED_SHOWN = 20  # per repository in an answer; the counts are always complete
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class TargetPlan:
     """What one (repository, target) needs: tags to sync, and how many are already there."""
 
@@ -46,7 +46,7 @@ class TargetPlan:
         return out
 
 
-@dataclass
+@record
 class RepoPlan:
     """The plan of one source repository: a TargetPlan per target, and the tags no rule selects."""
 
@@ -76,7 +76,7 @@ class RepoPlan:
         return out
 
 
-@dataclass
+@record
 class Desired:
     """What the rules want for one repository: per target the tags to be there (newest first) and why each
     other source tag is not sent there; and the tags no rule sends anywhere, with why."""

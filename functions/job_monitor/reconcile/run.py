@@ -17,11 +17,11 @@ import hashlib
 import json
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from functions.job_monitor.reconcile.plan import RepoPlan, desired, difference
 from shared.logs.redact import clip
+from shared.record import field, record
 from shared.rules import RuleSet
 from shared.rules.selection import TagInfo
 from shared.swr.errors import NotFound
@@ -62,7 +62,7 @@ class MemoryMemo:
         self.data.pop(key, None)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Repo:
     """One repository to reconcile."""
 
@@ -74,7 +74,7 @@ class Repo:
         return f"{self.namespace}/{self.repository}"
 
 
-@dataclass
+@record
 class Outcome:
     """What a reconcile run did; ``plans`` only when asked to keep them (the terminal's table/JSON)."""
 
