@@ -7,6 +7,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
+from pydantic import BaseModel
+
 from functions.job_monitor import durable
 from functions.job_monitor.report import iso, public_view
 from functions.job_monitor.run import build_sinks, run_monitor
@@ -21,10 +23,14 @@ from functions.job_monitor.trigger import (
     parse_overrides,
 )
 from shared.logs import logs
+from shared.runtime.connect import connect
 from shared.runtime.credentials import bearer_matches
 from shared.runtime.model import Invocation, Response
 
 FUNCTION = "job-monitor"
+# What every run validates (its trigger's overrides, the report it stores): built at import by the entry point,
+# not by the first run (#22).
+EVERY_RUN_MODELS: tuple[type[BaseModel], ...] = (Overrides, durable.RunReport)
 MAX_BODY_BYTES = 64 * 1024  # a manual call's body holds a few overrides; anything larger is refused unread
 
 
@@ -37,7 +43,6 @@ def _reconcile(
 ) -> Response:
     """Reconcile mode: a plan, or (authenticated, not a dry run) the sync of what the targets lack."""
     from functions.job_monitor.reconcile import mode
-    from shared.runtime.connect import connect
 
     cid = invocation.correlation_id
     if not settings.rules:
@@ -61,8 +66,6 @@ def _reconcile(
 
 
 def handle(settings: MonitorSettings, invocation: Invocation) -> Response:
-    from shared.runtime.connect import connect
-
     log = logs.get_logger()
     req = invocation.request
     trusted = True

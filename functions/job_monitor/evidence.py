@@ -4,7 +4,6 @@ keeps in the state store. The run that acts on them (re-syncs, closes, alerts) i
 
 from __future__ import annotations
 
-import statistics
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
@@ -154,6 +153,8 @@ def decide(
 def _percentile(values: Sequence[float], q: float) -> float:
     if len(values) == 1:
         return values[0]
+    import statistics  # here: only runs with lag samples need it (#22)
+
     cuts = statistics.quantiles(values, n=100, method="inclusive")
     return cuts[max(0, min(98, int(q) - 1))]
 

@@ -21,12 +21,14 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from pydantic import BaseModel
+
 from functions.push_sync import intents as proof
 from functions.push_sync.answer import answer
 from functions.push_sync.claims import claim, claim_ttl_ms, duplicate, settle
 from functions.push_sync.decide import RepoListing, decide, sync_items
 from functions.push_sync.detect import parse_payload
-from functions.push_sync.idempotency import Store, StoreUnavailable, get_store
+from functions.push_sync.idempotency import Store, StoredResult, StoreUnavailable, get_store
 from functions.push_sync.model import ParseResult, PayloadError
 from functions.push_sync.outcome import log_call, tag_result
 from functions.push_sync.settings import PushSyncSettings
@@ -37,10 +39,16 @@ from shared.rules.selection import TagInfo
 from shared.runtime.connect import connect  # at import: the first push's call pays no import (#22)
 from shared.runtime.model import Invocation, Response
 from shared.state.deadline import bounded_by
+from shared.state.intents import Cell, Intent, Latest
 from shared.swr.errors import ConfigError
+from shared.swr.models import SyncImagesRequest
 from shared.sync.batching import GroupOutcome, group_syncs, run_groups, sync_call
 
 __all__ = ["TagWork", "claim_ttl_ms", "handle"]  # TagWork and claim_ttl_ms: read by tests from here
+
+# What every push validates (the sync request; the intent, its target's latest and health cell; the stored
+# result): built at import by the entry point, not by the first push (#22).
+EVERY_PUSH_MODELS: tuple[type[BaseModel], ...] = (SyncImagesRequest, Intent, Latest, Cell, StoredResult)
 
 RAW_LOG_LIMIT = 8192
 _TRUE = {"1", "true", "yes", "on"}

@@ -10,14 +10,17 @@ from __future__ import annotations
 import re
 import time
 import uuid
-from collections.abc import Callable
-from typing import Any, Generic, TypeVar
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from shared.logs import logs
 from shared.runtime import functiongraph, openfaas
 from shared.runtime.config import env_lookup, load_settings
 from shared.runtime.model import Invocation, Response
 from shared.swr.errors import ConfigError
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 S = TypeVar("S")
 CORRELATION_HEADERS = (
@@ -32,16 +35,27 @@ _CORRELATION_ID = re.compile(r"[A-Za-z0-9._:@/+=-]{1,128}")
 
 
 class FunctionApp(Generic[S]):
-    """``settings_model`` is loaded from the environment; ``handle(settings, invocation)`` does the work."""
+    """``settings_model`` is loaded from the environment; ``handle(settings, invocation)`` does the work.
+
+    ``prebuild``: the pydantic models every call validates. Shared models build their validator on first use
+    (``defer_build``), so a function pays only for those it uses; these are built now, when the entry point is
+    imported, so that the first call does no one-time work either (#22).
+    """
 
     def __init__(
-        self, name: str, settings_model: type[Any], handle: Callable[[Any, Invocation], Response]
+        self,
+        name: str,
+        settings_model: type[Any],
+        handle: Callable[[Any, Invocation], Response],
+        prebuild: Sequence[type[BaseModel]] = (),
     ) -> None:
         self.name = name
         self.settings_model = settings_model
         self.handle = handle
         self._settings: Any = None
         self._cold = True
+        for model in prebuild:
+            model.model_rebuild()
 
     def reset(self) -> None:
         """Forget cached settings (tests; a changed environment)."""

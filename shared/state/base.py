@@ -33,7 +33,9 @@ class StateUnavailable(Exception):
 class StateRecord(BaseModel):
     """A value of the store. Subclasses name their ``KIND`` and ``VERSION`` (part of the key)."""
 
-    model_config = ConfigDict(extra="ignore")
+    # defer_build: a record's validator is built when it is first read or written, so a cold start pays only
+    # for the records its path uses (#22).
+    model_config = ConfigDict(extra="ignore", defer_build=True)
     KIND: ClassVar[str] = ""
     VERSION: ClassVar[int] = 1
 

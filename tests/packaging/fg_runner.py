@@ -53,6 +53,7 @@ def main() -> int:
         spec = json.load(fh)
     import index  # type: ignore[import-not-found]
 
+    imported = set(sys.modules)
     results = []
     for event in spec["events"]:
         context = Context(spec.get("user_data") or {}, spec.get("token"))
@@ -68,7 +69,13 @@ def main() -> int:
         name: "absent" if name not in sys.modules else type(sys.modules[name]).__name__
         for name in ("asyncio", "ssl", "importlib.metadata", "secrets")
     }
-    report = {"results": results, "modules": modules, "peak_rss_kib": peak, "stdlib": stdlib}
+    report = {
+        "results": results,
+        "modules": modules,
+        "peak_rss_kib": peak,
+        "stdlib": stdlib,
+        "imported_by_events": sorted(set(sys.modules) - imported),
+    }
     sys.stdout.write("\n" + json.dumps(report) + "\n")
     return 0
 
