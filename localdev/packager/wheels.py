@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -266,12 +267,21 @@ _DROP_NAMES = {"py.typed"}
 # Also never imported by a function (#22; ~90 kB zipped with .pyc): pydantic.deprecated (only by the deprecated
 # V1-style API: .dict(), .copy(), parse_obj, validator, ...), pydantic.experimental and pydantic.color (only on
 # an explicit import), structlog.twisted (Twisted integration, explicit import only).
+# Likewise only on an explicit import, never by pydantic's own model machinery nor by a function (#22, ~45 kB
+# zipped): the URL/e-mail/IP types (pydantic.networks, through ``pydantic.AnyUrl`` ...), ``validate_call``,
+# ``RootModel`` (pydantic.root_model; also for a generic RootModel subclass, which the project has none of) and
+# the alias generators.
 PRUNE = (
     "pydantic/v1/",
     "pydantic/mypy.py",
     "pydantic/deprecated/",
     "pydantic/experimental/",
     "pydantic/color.py",
+    "pydantic/networks.py",
+    "pydantic/validate_call_decorator.py",
+    "pydantic/_internal/_validate_call.py",
+    "pydantic/root_model.py",
+    "pydantic/alias_generators.py",
     "structlog/twisted.py",
 )
 # packaging is imported only by shared.rules.selection (``packaging.version`` and ``packaging.specifiers``, lazily,
@@ -332,5 +342,31 @@ def unpack_wheel(wheel: Path, dest: Path) -> int:
                 raise PackagingError(f"{wheel.name}: {rel} already provided by another wheel")
             out.parent.mkdir(parents=True, exist_ok=True)
             out.write_bytes(data)
+            if out.name.endswith(".so"):
+                strip_symbols(out)
             count += 1
     return count
+
+
+def strip_symbols(library: Path) -> bool:
+    """``strip --strip-unneeded`` a native extension (what serverless packagers call "strip"): its symbol table
+    is not used to load or run it. google-re2's ships one (-65 kB zipped); pydantic-core's is already stripped.
+    Skipped, the file unchanged, where binutils is missing or does not know the target's format (an aarch64
+    build on an x86_64 machine). True if stripped."""
+    tool = shutil.which("strip")
+    if tool is None:
+        return False
+    stripped = library.with_name(library.name + ".stripped")
+    try:
+        proc = subprocess.run(
+            [tool, "--strip-unneeded", "-o", str(stripped), str(library)],
+            capture_output=True,
+            timeout=120,
+            check=False,
+        )
+        if proc.returncode != 0 or not stripped.is_file():
+            return False
+        stripped.replace(library)
+        return True
+    finally:
+        stripped.unlink(missing_ok=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -27,6 +28,7 @@ from localdev.packager.wheels import (
     Target,
     WheelName,
     runtime_pins,
+    strip_symbols,
     trim_metadata,
 )
 from tests.packaging.conftest import Build, host_target, run_package, skip_if_absent
@@ -358,3 +360,31 @@ def test_pruned_packaging_still_parses_versions(default_build: Build, function: 
         "['packaging', 'packaging._ranges', 'packaging.specifiers', 'packaging.version'], sys.modules"
     )
     subprocess.run([sys.executable, "-I", "-S", "-c", code, str(tmp_path)], check=True, timeout=60)
+
+
+@pytest.mark.skipif(shutil.which("strip") is None, reason="binutils' strip is not installed")
+def test_native_extensions_ship_stripped_and_still_work(host_build: Build, tmp_path: Path) -> None:
+    """google-re2's extension carries a symbol table it does not need: the zip ships it stripped (#22), and the
+    stripped library still loads and matches, alone in the unpacked zip."""
+    import re2
+
+    installed = Path(re2.__file__).parent
+    (library,) = [p for p in installed.iterdir() if p.name.startswith("_re2") and p.name.endswith(".so")]
+    with zipfile.ZipFile(host_build.zip("push-sync")) as zf:
+        shipped = zf.getinfo(f"re2/{library.name}")
+        assert shipped.file_size < library.stat().st_size, "the zipped re2 extension was not stripped"
+        zf.extractall(tmp_path, [e for e in zf.namelist() if e.startswith(("re2/", "google_re2"))])
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]); import re2;"
+        "assert re2.compile(r'v[0-9]+(\\.[0-9]+)*').fullmatch('v1.22') and not re2.fullmatch('a+', 'ab')"
+    )
+    subprocess.run([sys.executable, "-I", "-S", "-c", code, str(tmp_path)], check=True, timeout=60)
+
+
+def test_strip_leaves_a_file_it_cannot_read_unchanged(tmp_path: Path) -> None:
+    """An aarch64 library on an x86_64 machine (or no binutils at all): kept as it is, never broken."""
+    library = tmp_path / "_ext.cpython-312-aarch64-linux-gnu.so"
+    library.write_bytes(b"\x7fELF not really a library")
+    assert strip_symbols(library) is False
+    assert library.read_bytes() == b"\x7fELF not really a library"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [library.name]
