@@ -79,6 +79,7 @@ class Options:
     cache_dir: Path = PROJECT_ROOT / "build" / "wheels"
     compile_with: str | None = None  # interpreter path; None = discover
     compile: bool = True
+    dep_sources: bool = False  # ship the dependencies' .py too (else their byte-code only, when compiling)
     offline: bool = False
     project_root: Path = PROJECT_ROOT
     lock: Path | None = None
@@ -118,7 +119,7 @@ def build(opts: Options) -> BuildResult:
         for wheel in wheels:
             unpack_wheel(wheel, deps)
         if compiler:
-            compile_tree(compiler, deps, [deps])
+            compile_tree(compiler, deps, [deps], sourceless=not opts.dep_sources)
 
         if opts.deps == "layer":
             zip_path = fg_dir / f"{deps_zip_name(target)}.zip"

@@ -54,6 +54,12 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--no-compile", action="store_true", help="do not ship .pyc files")
     p.add_argument(
+        "--dep-sources",
+        action="store_true",
+        help="also ship the dependencies' .py sources (default when compiling: their byte-code only, "
+        "as x.pyc; the project's own code always ships with its sources)",
+    )
+    p.add_argument(
         "--extra",
         action="append",
         default=[],
@@ -64,23 +70,28 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def options(args: argparse.Namespace, functions: list[str] | None = None) -> Options:
+    """The build options of parsed arguments (``functions``: the default when none is named)."""
+    aliases = {pkg: name for name, pkg in FUNCTIONS.items()}
+    names = [aliases.get(f, f) for f in (args.functions or functions or list(FUNCTIONS))]
+    return Options(
+        target=Target(args.python, args.arch),
+        out=args.out.resolve(),
+        functions=list(dict.fromkeys(names)),
+        deps=args.deps,
+        cache_dir=args.cache_dir.resolve(),
+        compile_with=args.compile_with,
+        compile=not args.no_compile,
+        dep_sources=args.dep_sources,
+        offline=args.offline,
+        extras=list(dict.fromkeys(args.extra)),
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(sys.argv[1:] if argv is None else argv)
-    functions = args.functions or list(FUNCTIONS)
-    aliases = {pkg: name for name, pkg in FUNCTIONS.items()}
-    functions = [aliases.get(f, f) for f in functions]
     try:
-        opts = Options(
-            target=Target(args.python, args.arch),
-            out=args.out.resolve(),
-            functions=list(dict.fromkeys(functions)),
-            deps=args.deps,
-            cache_dir=args.cache_dir.resolve(),
-            compile_with=args.compile_with,
-            compile=not args.no_compile,
-            offline=args.offline,
-            extras=list(dict.fromkeys(args.extra)),
-        )
+        opts = options(args)
         result = build(opts)
     except PackagingError as err:
         print(f"swr-sync package: {err}", file=sys.stderr)

@@ -20,6 +20,7 @@ FUNCTIONS: dict[str, str] = {
 
 _SKIP_DIRS = {"__pycache__", "tests", "test", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".hypothesis"}
 _SKIP_SUFFIXES = (".pyc", ".pyo", "~", ".swp", ".orig", ".rej")
+CLI_MODULES = frozenset({"cli.py"})  # a function's terminal commands: not part of its deploy package
 
 
 def _skip_file(name: str) -> bool:
@@ -31,13 +32,14 @@ def _skip_file(name: str) -> bool:
     )
 
 
-def copy_source(src: Path, dest: Path) -> None:
-    """Copy a package tree without tests, caches or editor debris (contents only, no metadata)."""
+def copy_source(src: Path, dest: Path, skip: frozenset[str] = frozenset()) -> None:
+    """Copy a package tree without tests, caches or editor debris (contents only, no metadata), nor files
+    named in ``skip``."""
     for dirpath, dirnames, filenames in os.walk(src):
         dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS and not d.startswith("."))
         base = Path(dirpath)
         for name in sorted(filenames):
-            if _skip_file(name):
+            if _skip_file(name) or name in skip:
                 continue
             target = dest / base.relative_to(src) / name
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -83,11 +85,13 @@ def existing_functions(root: Path = PROJECT_ROOT) -> list[str]:
 
 
 def stage_code(root: Path, function: str, stage: Path) -> None:
+    """The function's package and ``shared/``, without the terminal commands (``cli.py``: run by ``swr-sync``
+    on an operator's machine, never imported by a handler; tests/packaging checks both)."""
     package = FUNCTIONS[function]
     pkg_dir = check_function(root, function)
     (stage / "functions").mkdir(parents=True)
     (stage / "functions" / "__init__.py").write_bytes((root / "functions" / "__init__.py").read_bytes())
-    copy_source(pkg_dir, stage / "functions" / package)
+    copy_source(pkg_dir, stage / "functions" / package, skip=CLI_MODULES)
     copy_source(root / "shared", stage / "shared")
 
 

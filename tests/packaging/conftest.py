@@ -55,21 +55,11 @@ def skip_if_absent(function: str) -> None:
 
 def run_package(argv: list[str]) -> None:
     """``swr-sync package ARGV`` in this process; a download problem fails with the network hint."""
-    from localdev.packager.build import Options, build
-    from localdev.packager.cli import parser
+    from localdev.packager.build import build
+    from localdev.packager.cli import options, parser
 
-    args = parser().parse_args(argv)
-    opts = Options(
-        target=Target(args.python, args.arch),
-        out=args.out.resolve(),
-        functions=args.functions or present_functions(),
-        deps=args.deps,
-        cache_dir=args.cache_dir.resolve(),
-        compile_with=args.compile_with,
-        compile=not args.no_compile,
-        offline=args.offline,
-        log=lambda _msg: None,
-    )
+    opts = options(parser().parse_args(argv), present_functions())
+    opts.log = lambda _msg: None
     try:
         build(opts)
     except PackagingError as err:

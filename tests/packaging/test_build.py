@@ -347,10 +347,11 @@ def test_a_wheel_needing_what_does_not_ship_is_refused(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("function", list(FUNCTIONS))
-def test_pruned_packaging_still_parses_versions(default_build: Build, function: str, tmp_path: Path) -> None:
-    """What the semver rules import of ``packaging`` (pure Python) imports and works in the pruned tree alone."""
+def test_pruned_packaging_still_parses_versions(host_build: Build, function: str, tmp_path: Path) -> None:
+    """What the semver rules import of ``packaging`` (pure Python) imports and works in the pruned tree alone
+    (this interpreter's build: the dependencies ship as its byte-code only)."""
     skip_if_absent(function)
-    with zipfile.ZipFile(default_build.zip(function)) as zf:
+    with zipfile.ZipFile(host_build.zip(function)) as zf:
         zf.extractall(tmp_path, [e for e in zf.namelist() if e.startswith("packaging/")])
     code = (
         "import sys; sys.path.insert(0, sys.argv[1]);"
@@ -388,3 +389,16 @@ def test_strip_leaves_a_file_it_cannot_read_unchanged(tmp_path: Path) -> None:
     assert strip_symbols(library) is False
     assert library.read_bytes() == b"\x7fELF not really a library"
     assert sorted(p.name for p in tmp_path.iterdir()) == [library.name]
+
+
+def test_dep_sources_ships_the_dependencies_sources_beside_their_byte_code(tmp_path: Path) -> None:
+    """``--dep-sources``: for debugging a dependency, its frames with their text; the default ships its
+    byte-code only (test_deployable_zip_runs_on_its_own_python checks that layout)."""
+    target = host_target()
+    out = tmp_path / "dist"
+    run_package(["--out", str(out), "--python", target.python, "--dep-sources", "--function", "push-sync"])
+    tag = f"cpython-{target.python.replace('.', '')}"
+    with zipfile.ZipFile(out / "functiongraph" / f"push-sync-py{target.python}-{target.arch}.zip") as zf:
+        names = zf.namelist()
+    assert "pydantic/main.py" in names and f"pydantic/__pycache__/main.{tag}.pyc" in names
+    assert "pydantic/main.pyc" not in names
