@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from shared.swr.auth import TokenAuth
+from shared.swr.catalog import SyncRepo, SyncRepoRequest
 from shared.swr.client import SwrClient
 from shared.swr.errors import ApiError, NotFound
-from shared.swr.models import SyncImagesRequest, SyncJob, SyncRepo, SyncRepoRequest
+from shared.swr.models import SyncImagesRequest, SyncJob
 from tests.test_emulator_support import TOKEN, call
 
 SEED_SYNC_IMAGES_BODY = {

@@ -127,7 +127,7 @@ def test_injected_clock_and_zero_durations():
 def test_auto_sync_policy_creates_jobs_on_push(emulator):
     emulator.state.add_image("ns1", "group/app", "v1")
     client = SwrClient(emulator.url, TokenAuth(TOKEN))
-    from shared.swr.models import SyncRepoRequest
+    from shared.swr.catalog import SyncRepoRequest
 
     client.create_sync_repo(
         "ns1",

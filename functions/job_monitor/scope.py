@@ -4,12 +4,13 @@ and whole namespaces discovered with ``client.iter_repos`` (paginated), listed w
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from shared.logs.redact import clip
 from shared.record import record
 from shared.rules import Pattern, RuleError, compile_pattern
+from shared.swr import catalog  # namespaces are listed by any run that monitors one: defined at import (#22)
 from shared.swr.errors import ApiError, AuthError, DeadlineExceeded, NotFound, TransportError
 from shared.swr.names import InvalidName, validate_namespace, validate_repository
 from shared.swr.paging import ListingIncomplete
@@ -206,7 +207,9 @@ def resolve(
         if deadline.expired:
             return [], Gap(f"{namespace}/*", "deadline", "not listed: the scan's time ran out")
         try:
-            repos = client.iter_repos(namespace, page_size=REPO_PAGE_SIZE, max_pages=max_pages, budget=budget)
+            repos: Iterator[catalog.Repository] = client.iter_repos(
+                namespace, page_size=REPO_PAGE_SIZE, max_pages=max_pages, budget=budget
+            )
             return [r.name for r in repos], None
         except Exception as err:
             reason, detail = error_reason(err)

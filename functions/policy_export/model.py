@@ -9,8 +9,8 @@ from functools import cached_property
 from typing import Any
 
 from shared.record import field, record
+from shared.swr.catalog import SyncRepo
 from shared.swr.errors import ApiError, DeadlineExceeded, SwrSyncError, TransportError
-from shared.swr.models import SyncRepo
 
 # Stable column order of every format (CSV header, JSON object keys, NDJSON line keys).
 COLUMNS = (

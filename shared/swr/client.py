@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable, Hashable, Iterator
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote, urlsplit
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
@@ -24,19 +24,12 @@ from shared.swr.http import (
     UrllibTransport,
     call_with_retries,
 )
-from shared.swr.models import (
-    ContentRange,
-    Namespace,
-    Region,
-    Repository,
-    SyncImagesRequest,
-    SyncJob,
-    SyncRepo,
-    SyncRepoRequest,
-    Tag,
-)
+from shared.swr.models import ContentRange, SyncImagesRequest, SyncJob, Tag
 from shared.swr.names import repo_path, validate_namespace
 from shared.swr.paging import ListingIncomplete, PageBudget, Progress
+
+if TYPE_CHECKING:
+    from shared.swr.catalog import Namespace, Region, Repository, SyncRepo, SyncRepoRequest
 
 M = TypeVar("M", bound=BaseModel)
 USER_AGENT = "swr-sync/0.1"
@@ -217,6 +210,8 @@ class SwrClient:
     # -- auto-sync policies ---------------------------------------------------------------------------------
 
     def list_sync_repos(self, namespace: str, repository: str) -> list[SyncRepo]:
+        from shared.swr.catalog import SyncRepo  # the catalogue's models: defined by the callers that read it
+
         path = repo_path(namespace, repository, "sync_repo")
         return self._list(SyncRepo, self._call("GET", path), "GET", path)
 
@@ -234,6 +229,8 @@ class SwrClient:
     # -- discovery ------------------------------------------------------------------------------------------
 
     def list_repos(self, namespace: str, limit: int = 100, offset: int = 0) -> Page:
+        from shared.swr.catalog import Repository
+
         path = "/v2/manage/repos"
         query = {"namespace": validate_namespace(namespace), "limit": str(limit), "offset": str(offset)}
         resp = self._call("GET", path, query)
@@ -277,6 +274,8 @@ class SwrClient:
         items = data.get("namespaces") if isinstance(data, dict) else data
         if not isinstance(items, list):
             raise TransportError("unexpected namespaces shape", "GET", path)
+        from shared.swr.catalog import Namespace
+
         try:
             return _list_adapter(Namespace).validate_python(items)  # type: ignore[no-any-return]
         except ValidationError as err:
@@ -326,6 +325,8 @@ class SwrClient:
         raise ListingIncomplete("page_limit", f"more than {max_pages} pages of {page_size}", path)
 
     def list_regions(self) -> list[Region]:
+        from shared.swr.catalog import Region
+
         path = "/v2/manage/regions"
         return self._list(Region, self._call("GET", path), "GET", path)
 

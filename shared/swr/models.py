@@ -25,11 +25,11 @@ EdgeTime = Annotated[datetime | None, BeforeValidator(timeutil.parse)]
 
 # defer_build: a model's validator is built on first use instead of at import, so a cold start pays only
 # for the models its path uses.
-class _Response(BaseModel):
+class ResponseModel(BaseModel):
     model_config = ConfigDict(extra="ignore", populate_by_name=True, defer_build=True)
 
 
-class _Request(BaseModel):
+class RequestModel(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
 
 
@@ -61,7 +61,7 @@ class SyncStatus(str, Enum):
         return self in (SyncStatus.SUCCESS, SyncStatus.EXISTED)
 
 
-class SyncImagesRequest(_Request):
+class SyncImagesRequest(RequestModel):
     """Body of ``POST .../sync_images``."""
 
     image_tag: list[str] = Field(alias="imageTag", min_length=1)
@@ -90,21 +90,7 @@ class SyncImagesRequest(_Request):
 TAG_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,127}")
 
 
-class SyncRepoRequest(_Request):
-    """Body of ``POST/DELETE .../sync_repo`` (auto-sync policy)."""
-
-    remote_region_id: str = Field(alias="remoteRegionId", min_length=1, max_length=64)
-    remote_namespace: str = Field(alias="remoteNamespace")
-    sync_auto: bool = Field(default=False, alias="syncAuto")
-    override: bool = False
-
-    @field_validator("remote_namespace")
-    @classmethod
-    def _ns(cls, value: str) -> str:
-        return validate_namespace(value)
-
-
-class SyncJob(_Response):
+class SyncJob(ResponseModel):
     id: int
     namespace: str = ""
     repo_name: str = Field(default="", alias="repoName")
@@ -135,49 +121,7 @@ class SyncJob(_Response):
         return data
 
 
-class SyncRepo(_Response):
-    id: int = 0
-    namespace: str = ""
-    repo_name: str = Field(default="", alias="repoName")
-    remote_namespace: str = Field(default="", alias="remoteNamespace")
-    remote_region_id: str = Field(default="", alias="remoteRegionId")
-    override: bool = False
-    sync_auto: bool = Field(default=False, alias="syncAuto")
-    created_at: EdgeTime = Field(default=None, alias="createdAt")
-    updated_at: EdgeTime = Field(default=None, alias="updatedAt")
-    domain_id: str = Field(default="", alias="domainID")
-    domain_name: str = Field(default="", alias="domainName")
-
-
-class Repository(_Response):
-    """An item of ``GET /v2/manage/repos``."""
-
-    name: str
-    namespace: str = ""
-    category: str = ""
-    description: str = ""
-    size: int = 0
-    is_public: bool = False
-    num_images: int = 0
-    num_download: int = 0
-    url: str = ""
-    path: str = ""
-    internal_path: str = ""
-    domain_name: str = ""
-    tags: list[str] | None = None
-    created_at: EdgeTime = None
-    updated_at: EdgeTime = None
-    total_range: int | None = None
-
-
-class Namespace(_Response):
-    id: int = 0
-    name: str
-    creator_name: str = ""
-    auth: int = 0
-
-
-class Tag(_Response):
+class Tag(ResponseModel):
     """An item of ``GET .../repos/{repository}/tags``."""
 
     tag: str = Field(alias="Tag")
@@ -185,11 +129,6 @@ class Tag(_Response):
     size: int = 0
     created: EdgeTime = None
     updated: EdgeTime = None
-
-
-class Region(_Response):
-    region_id: str = Field(alias="regionID")
-    name: str = ""
 
 
 @record(frozen=True)

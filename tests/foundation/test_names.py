@@ -16,8 +16,9 @@ from hypothesis import strategies as st
 from pytest_httpserver import HTTPServer
 
 from shared.swr import signer
+from shared.swr.catalog import SyncRepoRequest
 from shared.swr.client import SwrClient
-from shared.swr.models import SyncImagesRequest, SyncRepoRequest
+from shared.swr.models import SyncImagesRequest
 from shared.swr.names import (
     NAMESPACE_MAX,
     REPOSITORY_MAX,

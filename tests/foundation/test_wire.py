@@ -9,9 +9,10 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
+from shared.swr.catalog import SyncRepoRequest
 from shared.swr.client import USER_AGENT, SwrClient
 from shared.swr.errors import TransportError
-from shared.swr.models import ContentRange, SyncImagesRequest, SyncRepoRequest, SyncStatus
+from shared.swr.models import ContentRange, SyncImagesRequest, SyncStatus
 
 from .conftest import TOKEN, raw_uris
 
