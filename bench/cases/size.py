@@ -5,7 +5,8 @@ runs too), twice: with ``.pyc`` files (what ships; compiled with this interprete
 only). If the packager cannot run, ``dist/sizes.json`` is used when present.
 SDK: the files of huaweicloudsdkswr and its transitive runtime requirements in bench/.sdk-venv (no pip/setuptools),
 zipped with ZIP_DEFLATED level 9, with and without the ``.pyc`` files pip compiled at install. Like is compared
-with like: ours with .pyc vs SDK with .pyc (the goal), and sources-only vs sources-only.
+with like: ours as shipped (.pyc; the dependencies' byte-code only) vs SDK with .pyc (the goal), and
+sources-only vs sources-only (information).
 """
 
 from __future__ import annotations
@@ -138,8 +139,7 @@ def run(ctx: Ctx) -> list[CaseResult]:
                     "bytes",
                     ours=stats([b["zipped_bytes"]]),
                     sdk=stats([sdk_src.zip_bytes]),
-                    goal=GOAL,
-                    goal_text=f"≤ {GOAL}",
+                    goal_text="info (like for like; the goal is on what ships, above)",
                     digits=0,
                     note=f"{b['files']:,} files, {b['unpacked_bytes']:,} B unpacked",
                 )

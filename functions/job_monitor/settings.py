@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from typing import Literal
 
 from pydantic import ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
+from shared.lazyre import lazy
 from shared.rules import RuleSet, load_rules, split_patterns
 from shared.runtime.config import SwrSettings
 from shared.runtime.credentials import BEARER_TOKEN_MIN_LEN
@@ -18,7 +18,7 @@ from shared.swr.secreturl import url_problems
 AlertFormat = Literal["generic", "slack", "feishu", "dingtalk", "wecom"]
 ALERT_FORMATS: tuple[str, ...] = ("generic", "slack", "feishu", "dingtalk", "wecom")
 # urn:smn:{region}:{project_id}:{topic_name}
-SMN_URN_RE = re.compile(r"urn:smn:([a-z0-9-]{2,64}):([0-9a-zA-Z]{1,64}):([A-Za-z0-9][A-Za-z0-9_-]{0,255})")
+SMN_URN_RE = lazy(r"urn:smn:([a-z0-9-]{2,64}):([0-9a-zA-Z]{1,64}):([A-Za-z0-9][A-Za-z0-9_-]{0,255})")
 
 
 def split_list(text: str | None) -> list[str]:

@@ -25,7 +25,7 @@ TOPS = ("shared", "functions", "localdev", "bench")
 FLOORS = {"shared": 1, "functions": 2, "localdev": 3, "bench": 3}
 # shared/'s packages, bottom first; a package may import only its own modules and lower layers.
 SHARED_LAYERS: tuple[tuple[str, ...], ...] = (
-    ("boot", "record"),
+    ("boot", "lazyre", "record"),
     ("logs",),
     ("swr",),
     ("rules", "state"),

@@ -7,11 +7,12 @@ accepts. Echoed into a log line or an answer, it would fail the write after the 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
 from typing import Any
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
+from shared.lazyre import lazy
+
+_SURROGATE = lazy("[\ud800-\udfff]")
 
 
 def dumps(obj: Any, default: Callable[[Any], Any] | None = None) -> str:

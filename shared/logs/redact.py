@@ -14,6 +14,8 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from shared.lazyre import lazy
+
 MASK = "***"
 _MIN_SECRET_LEN = 4  # shorter values would mask ordinary words
 
@@ -26,13 +28,13 @@ _SECRET_KEY = re.compile(
 # camelCase keys (``authToken``, ``securityToken``, ``clientSecret``) are split into words first.
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 # Metadata about a secret is not the secret: ``token_expires_at``, ``token_requests``, ``auth_mode``...
-_METADATA_SUFFIX = re.compile(
+_METADATA_SUFFIX = lazy(
     r"[-_ ](at|count|requests|type|mode|ttl|expires|expiry|source|present|configured|length|len)$",
     re.IGNORECASE,
 )
-_AUTH_HEADER_VALUE = re.compile(r"(SDK-HMAC-SHA256\s+Access=)[^,\s]+(.*?Signature=)[0-9a-fA-F]+")
-_BEARER = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}")
-_LINK_SIGNATURE = re.compile(r"([?&;]sig=)[^&#\s\"']+")  # a signed health-page link carried as a URL
+_AUTH_HEADER_VALUE = lazy(r"(SDK-HMAC-SHA256\s+Access=)[^,\s]+(.*?Signature=)[0-9a-fA-F]+")
+_BEARER = lazy(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}")
+_LINK_SIGNATURE = lazy(r"([?&;]sig=)[^&#\s\"']+")  # a signed health-page link carried as a URL
 
 _secrets: set[str] = set()
 _forms: tuple[str, ...] = ()  # every registered secret in each form it can take in text, longest first

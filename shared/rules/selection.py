@@ -19,12 +19,12 @@ function whose rules use no version selection never pays for it.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from shared.lazyre import lazy
 from shared.record import record
 
 if TYPE_CHECKING:
@@ -34,8 +34,8 @@ if TYPE_CHECKING:
 MAX_LATEST = 10_000
 MAX_RANGE_LEN = 256
 # What a version tag looks like before packaging reads it: digits first, so 'latest' or 'main' never parse.
-_VERSION_SHAPE = re.compile(r"[vV]?(\d{1,9})(\.\d{1,9}){0,2}([-.+_]?[0-9A-Za-z][0-9A-Za-z.+_-]{0,100})?")
-_BOUND = re.compile(r"\s*(===|==|!=|<=|>=|~=|<|>)\s*[vV]?([0-9][0-9A-Za-z.*+!-]{0,60})\s*")
+_VERSION_SHAPE = lazy(r"[vV]?(\d{1,9})(\.\d{1,9}){0,2}([-.+_]?[0-9A-Za-z][0-9A-Za-z.+_-]{0,100})?")
+_BOUND = lazy(r"\s*(===|==|!=|<=|>=|~=|<|>)\s*[vV]?([0-9][0-9A-Za-z.*+!-]{0,60})\s*")
 _EPOCH = datetime.min.replace(tzinfo=timezone.utc)
 
 

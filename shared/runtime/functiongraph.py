@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import base64
 import json
-import re
 import uuid
 from typing import Any
 
+from shared.lazyre import lazy
 from shared.logs import jsontext
 from shared.runtime.model import Invocation, Request, Response, Trigger
 
@@ -88,7 +88,7 @@ def apig_request(event: dict[str, Any]) -> Request:
     )
 
 
-_BASE64 = re.compile(r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")
+_BASE64 = lazy(r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")
 
 
 class BadBody(ValueError):

@@ -15,11 +15,12 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from shared.lazyre import lazy
 from shared.logs import jsontext
 from shared.runtime.model import Invocation, Request, Response, Trigger
 
 SECRETS_DIR = "/var/openfaas/secrets"
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
+_DURATION = lazy(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
 
 
 def parse_duration(value: str | None) -> float | None:

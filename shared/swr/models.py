@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
+from shared.lazyre import lazy
 from shared.logs.redact import clip
 from shared.record import record
 from shared.swr import timeutil
@@ -168,7 +169,7 @@ class ContentRange:
         return f"{self.offset}-{self.count}/{self.total}"
 
 
-_CONTENT_RANGE = re.compile(r"(?:items\s+)?(\d{1,12})-(\d{1,12})/(\d{1,12})")
+_CONTENT_RANGE = lazy(r"(?:items\s+)?(\d{1,12})-(\d{1,12})/(\d{1,12})")
 
 
 class ErrorInfo(BaseModel):

@@ -17,10 +17,12 @@ import re
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from shared.lazyre import lazy
+
 MIN_UTC = datetime.min.replace(tzinfo=timezone.utc)
 MAX_UTC = datetime.max.replace(tzinfo=timezone.utc)
 _MS_THRESHOLD = 1e11  # 1e11 s is the year 5138; a larger epoch number is in milliseconds
-_ISO = re.compile(
+_ISO = lazy(
     r"(\d{4})-(\d\d)-(\d\d)(?:[Tt ](\d\d):(\d\d)(?::(\d\d)(?:[.,](\d{1,9})\d*)?)?)?"
     r"\s*(Z|z|UTC|GMT|[+-]\d\d(?::?\d\d)?)?"
 )

@@ -11,16 +11,16 @@ from __future__ import annotations
 
 import base64
 import binascii
-import re
 from collections.abc import Callable
 from typing import Any
 
 from functions.push_sync.model import Ignored, ParseResult, PayloadError
 from functions.push_sync.parsers.common import UnreadablePush, add_push, loads, obj, show, text, unknown_kind
 from functions.push_sync.parsers.harbor import split_resource_url
+from shared.lazyre import lazy
 
 FORMAT = "gcp-artifact-registry"
-_BASE64 = re.compile(r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")
+_BASE64 = lazy(r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")
 
 
 def looks_like(data: dict[str, Any]) -> bool:
