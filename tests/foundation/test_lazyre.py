@@ -9,7 +9,11 @@ from hypothesis import strategies as st
 
 from shared.lazyre import lazy
 
-PATTERNS = [r"(\d+(?:\.\d+)?)(ms|s|m|h)", r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}", r"[\ud800-\udfff]"]
+PATTERNS = [
+    r"(\d+(?:\.\d+)?)(ms|s|m|h)",
+    r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}",
+    r"[\ud800-\udfff]",
+]
 
 
 @given(st.sampled_from(PATTERNS), st.text(max_size=40))
