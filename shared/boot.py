@@ -81,6 +81,12 @@ class DeferredModule(types.ModuleType):
     def __getattr__(self, name: str) -> Any:
         return getattr(self.load(), name)
 
+    def __bool__(self) -> bool:
+        # False until loaded: code that asks ``sys.modules.get(name)`` whether a module is in use gets the answer
+        # it would get without the stand-in. logging does, for every LogRecord on 3.12+ (task names: asyncio),
+        # and structlog.stdlib makes one at import: without this, asyncio (and ssl) would load there.
+        return "_deferred_real" in self.__dict__
+
 
 class _Loaded:
     """Loader of a module that already exists: what :class:`SubmoduleFinder` hands the import system."""

@@ -133,10 +133,8 @@ class _DeadlineResponse(http.client.HTTPResponse):
 
 
 def _create_connection(address: tuple[Any, int], *args: Any, **kwargs: Any) -> socket.socket:
-    """``socket.create_connection`` with an ASCII host name passed as bytes: ``getaddrinfo`` then resolves it as
-    is instead of encoding a str with the ``idna`` codec, whose first use imports ``encodings.idna``,
-    ``stringprep`` and ``unicodedata`` (about 1 ms of every cold start's first request). A non-ASCII name keeps
-    the str path (IDNA)."""
+    """``socket.create_connection`` with an ASCII host name as bytes, resolved as is: no ``idna`` codec, whose first
+    use imports ``encodings.idna``, ``stringprep``, ``unicodedata`` (~1 ms). A non-ASCII name keeps IDNA."""
     host, port = address
     if isinstance(host, str) and host.isascii():
         host = host.encode("ascii")
@@ -165,7 +163,17 @@ class _DeadlineHTTPHandler(_DeadlineOpen, urllib.request.HTTPHandler):
 
 
 class _DeadlineHTTPSHandler(_DeadlineOpen, urllib.request.HTTPSHandler):
-    pass
+    """Set up (3.13: the default SSL context, so ``ssl``) at the first ``https`` request, not at construction."""
+
+    def __init__(self) -> None:
+        urllib.request.AbstractHTTPHandler.__init__(self)
+        self._set_up = False
+
+    def https_open(self, req):  # type: ignore[no-untyped-def]
+        if not self._set_up:
+            urllib.request.HTTPSHandler.__init__(self)
+            self._set_up = True
+        return super().https_open(req)
 
 
 class ResponseTooLarge(TransportError):

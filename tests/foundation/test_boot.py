@@ -202,3 +202,23 @@ def test_boot_itself_is_cheap_stdlib_only() -> None:
     assert {"shared", "shared.boot"} <= names
     heavy = {"importlib.abc", "importlib.resources", "pydantic", "structlog", "asyncio", "ssl", "email"}
     assert not heavy & names, heavy & names
+
+
+def test_a_stand_in_reads_as_not_imported_until_loaded() -> None:
+    """logging (3.12+) asks ``sys.modules.get("asyncio")`` for every record's task name, and structlog.stdlib
+    makes a record at import: the stand-in must answer "not imported", or asyncio (and ssl) load right there."""
+    out = run(
+        """
+        import json, logging, sys
+        record = logging.LogRecord("n", logging.INFO, "f.py", 1, "m", None, None)
+        from shared import boot
+        stand_in = sys.modules["asyncio"]
+        before = bool(stand_in)
+        stand_in.get_event_loop_policy()
+        print(json.dumps({"deferred": boot.deferred(), "before": before, "after": bool(stand_in),
+                          "task": getattr(record, "taskName", None)}))
+        """
+    )
+    assert (out["before"], out["after"], out["task"]) == (False, True, None)
+    # loading asyncio may load ssl with it (asyncio.sslproto, depending on the Python)
+    assert "asyncio" not in out["deferred"] and {"importlib.metadata", "secrets"} <= set(out["deferred"])

@@ -80,7 +80,7 @@ def test_function_entry_modules_do_not_import_heavy_http_stacks(function: str) -
 @pytest.mark.parametrize("function", FUNCTION_ENTRIES)
 def test_function_entry_modules_defer_what_no_call_uses(function: str) -> None:
     modules = imported_modules(f"import functions.{function}.index")
-    deferred = ["asyncio", "subprocess", "ssl", "importlib.metadata", "zipfile"]
+    deferred = ["asyncio", "ssl", "importlib.metadata", "zipfile"]
     if function != "policy_export":  # every export fetches through a thread pool: imported with the handler
         deferred.append("concurrent.futures")
     for name in deferred:

@@ -137,6 +137,8 @@ def test_deployable_zip_runs_on_its_own_python(
     scenario.seed(emulator)
     out = run_zip(default_build, function, [event], emulator, tmp_path, mode="agency", python=python)
     scenario.check(emulator, event, outcome_of_functiongraph(out["results"][0]))
+    # on FunctionGraph's own Python too (3.12: logging asks for asyncio on every record), nothing deferred loads
+    assert out["stdlib"] == dict.fromkeys(out["stdlib"], "DeferredModule"), out["stdlib"]
     with zipfile.ZipFile(default_build.zip(function)) as zf:
         names = zf.namelist()
     # dependencies: byte-code only, beside where the source was; the project's own code: both
