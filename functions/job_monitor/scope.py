@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from shared.logs.redact import clip
 from shared.record import record
 from shared.rules import Pattern, RuleError, compile_pattern
-from shared.swr import catalog  # namespaces are listed by any run that monitors one: defined at import (#22)
 from shared.swr.errors import ApiError, AuthError, DeadlineExceeded, NotFound, TransportError
 from shared.swr.names import InvalidName, validate_namespace, validate_repository
 from shared.swr.paging import ListingIncomplete
 
 if TYPE_CHECKING:
+    from shared.swr.catalog import Repository  # loaded by the client with a run's first namespace listing
     from shared.swr.client import SwrClient
     from shared.swr.http import Deadline
     from shared.swr.paging import PageBudget
@@ -207,7 +207,7 @@ def resolve(
         if deadline.expired:
             return [], Gap(f"{namespace}/*", "deadline", "not listed: the scan's time ran out")
         try:
-            repos: Iterator[catalog.Repository] = client.iter_repos(
+            repos: Iterator[Repository] = client.iter_repos(
                 namespace, page_size=REPO_PAGE_SIZE, max_pages=max_pages, budget=budget
             )
             return [r.name for r in repos], None
