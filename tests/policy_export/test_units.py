@@ -5,8 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import subprocess
-import sys
 
 import pytest
 
@@ -24,6 +22,7 @@ from functions.policy_export.render import build_document, render_page, safe_cel
 from localdev.emulator import Emulator
 from shared.swr.errors import ApiError, DeadlineExceeded, TransportError
 from tests.conftest import EMULATOR_TOKEN
+from tests.firstcall import first_call
 from tests.policy_export.conftest import EXPORT_TOKEN, Seeded, apig_event, rows_of
 
 # -- params -----------------------------------------------------------------------------------------------------
@@ -313,31 +312,16 @@ def test_settings_defaults() -> None:
 def test_first_request_after_a_cold_start_imports_nothing(seeded: Seeded, emulator: Emulator) -> None:
     """#22: the export machinery and the SWR client are imported with the handler (every request needs them),
     so the first request pays only its own work, and gets the same export as any later one."""
-    code = (
-        "import json, sys, functions.policy_export.index as index\n"
-        "class Ctx:\n"
-        "    def getRequestID(self): return 'r'\n"
-        "    def getRemainingTimeInMilliSeconds(self): return 30000\n"
-        "    def getFunctionName(self): return 'policy-export'\n"
-        "    def getUserData(self, name): return None\n"
-        "before = set(sys.modules)\n"
-        "answer = index.handler(json.loads(sys.argv[1]), Ctx())\n"
-        "new = sorted(m for m in set(sys.modules) - before if not m.startswith('encodings.'))\n"
-        "print(json.dumps({'status': answer['statusCode'], 'body': answer['body'], 'new': new}))\n"
-    )
     env = {
-        "PATH": "/usr/bin:/bin",
         "SWR_ENDPOINT": emulator.url,
         "SWR_REGION": "cn-north-4",
         "SWR_AUTH_TOKEN": EMULATOR_TOKEN,
         "EXPORT_TOKEN": EXPORT_TOKEN,
         "LOG_LEVEL": "WARNING",
     }
-    event = apig_event({"namespace": "ops", "format": "json"})
-    out = subprocess.run(
-        [sys.executable, "-c", code, json.dumps(event)], capture_output=True, text=True, env=env, check=True
+    result = first_call(
+        "functions.policy_export.index", apig_event({"namespace": "ops", "format": "json"}), env
     )
-    result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["status"] == 200, result
     assert rows_of(json.loads(result["body"])["policies"]) == seeded.expected("ops")
     assert result["new"] == []

@@ -15,6 +15,7 @@ import pytest
 from localdev.context import OpenFaaSEvent
 from localdev.invoke import invoke
 from tests.conftest import EMULATOR_TOKEN
+from tests.firstcall import first_call
 from tests.push_sync.conftest import EVENTS, RULES, sync_calls
 
 SAMPLE_SECRET = "demo-webhook-secret"  # what the sample events carry
@@ -180,31 +181,14 @@ def test_cold_start_imports_stay_light() -> None:
 
 def test_first_push_after_a_cold_start_imports_nothing(seeded: Any) -> None:
     """#22: the SWR client is imported with the handler, so the first call pays no import (only its work)."""
-    event = load("apig-harbor-base64.json")
-    code = (
-        "import json, sys, functions.push_sync.index as index\n"
-        "class Ctx:\n"
-        "    def getRequestID(self): return 'r'\n"
-        "    def getRemainingTimeInMilliSeconds(self): return 30000\n"
-        "    def getFunctionName(self): return 'push-sync'\n"
-        "    def getUserData(self, name): return None\n"
-        "before = set(sys.modules)\n"
-        "answer = index.handler(json.loads(sys.argv[1]), Ctx())\n"
-        "new = sorted(m for m in set(sys.modules) - before if not m.startswith('encodings.'))\n"
-        "print(json.dumps({'status': answer['statusCode'], 'new': new}))\n"
-    )
     env = {
-        "PATH": "/usr/bin:/bin",
         "SWR_REGION": "cn-north-4",
         "SWR_ENDPOINT": seeded.url,
         "SWR_AUTH_TOKEN": EMULATOR_TOKEN,
         "WEBHOOK_SECRET": SAMPLE_SECRET,
         "SYNC_RULES": json.dumps(RULES),
     }
-    out = subprocess.run(
-        [sys.executable, "-c", code, json.dumps(event)], capture_output=True, text=True, env=env, check=True
-    )
-    result = json.loads(out.stdout.strip().splitlines()[-1])
-    assert result["status"] == 200, out.stderr[-2000:]
+    result = first_call("functions.push_sync.index", load("apig-harbor-base64.json"), env)
+    assert result["status"] == 200, result["stderr"]
     # Settings (rules) are read by the first call; RULES use a regex, whose engine loads with the first one.
     assert set(result["new"]) <= {"re2", "re2._re2"}, result["new"]
