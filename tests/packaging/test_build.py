@@ -402,3 +402,13 @@ def test_dep_sources_ships_the_dependencies_sources_beside_their_byte_code(tmp_p
         names = zf.namelist()
     assert "pydantic/main.py" in names and f"pydantic/__pycache__/main.{tag}.pyc" in names
     assert "pydantic/main.pyc" not in names
+
+
+@pytest.mark.parametrize("function", list(FUNCTIONS))
+def test_terminal_commands_stay_out_of_the_function_zips(default_build: Build, function: str) -> None:
+    """``cli.py`` is run by ``swr-sync`` on an operator's machine; the handler never imports it (the packaged
+    sample events run without it: tests/packaging/test_functiongraph_zip.py)."""
+    skip_if_absent(function)
+    entries = names(default_build.zip(function))
+    assert any(e.startswith(f"functions/{FUNCTIONS[function]}/") for e in entries)
+    assert not [e for e in entries if e.startswith("functions/") and e.rsplit("/", 1)[-1].startswith("cli.")]
